@@ -1,0 +1,1 @@
+"""The FastAPI app: webhooks, the conversations API, health and metrics."""

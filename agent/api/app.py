@@ -1,0 +1,78 @@
+"""The FastAPI application and its lifespan: components, workers and model warm-up."""
+
+import asyncio
+import logging
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
+from fastapi import FastAPI
+
+from agent import __version__
+from agent.api import conversations, health, webhooks
+from agent.api.errors import install_error_handlers
+from agent.components import Components
+from agent.config.settings import Settings
+from agent.llm.errors import LLMError
+from agent.runtime.worker import run_workers
+
+log = logging.getLogger(__name__)
+
+
+def create_app(settings: Settings, run_workers_in_process: bool = True) -> FastAPI:
+    """The web app. Workers run inside it unless ``run_workers_in_process`` is False."""
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        parts = await Components.open(settings)
+        app.state.components = parts
+        app.state.embedder_ready = False
+        stop = asyncio.Event()
+        background = [asyncio.create_task(_warm_up(app, parts))]
+        if run_workers_in_process:
+            background.append(
+                asyncio.create_task(run_workers(settings.workers, parts.worker, stop))
+            )
+        await _report_model(parts)
+        try:
+            yield
+        finally:
+            stop.set()
+            await _finish(background, timeout_s=settings.turn_timeout_s)
+            await parts.close()
+
+    app = FastAPI(title="deskhand", version=__version__, lifespan=lifespan)
+    install_error_handlers(app)
+    app.include_router(health.router)
+    app.include_router(webhooks.router)
+    app.include_router(conversations.router)
+    return app
+
+
+async def _warm_up(app: FastAPI, parts: Components) -> None:
+    """Load the embedding model in the background so the first question is fast."""
+    try:
+        await asyncio.to_thread(parts.knowledge.warm_up)
+    except Exception:
+        log.exception("could not load the embedding model")
+        return
+    app.state.embedder_ready = True
+    log.info("embedding model loaded")
+
+
+async def _report_model(parts: Components) -> None:
+    if parts.llm is None:
+        log.warning("no model endpoint configured (DESKHAND_LLM_BASE_URL): degraded answers only")
+        return
+    try:
+        models = await parts.llm.list_models()
+    except LLMError as error:
+        log.error("model endpoint unreachable at start-up; serving degraded: %s", error)
+        return
+    log.info("model endpoint ready", extra={"models": models})
+
+
+async def _finish(tasks: list["asyncio.Task[None]"], timeout_s: float) -> None:
+    _done, pending = await asyncio.wait(tasks, timeout=timeout_s)
+    for task in pending:
+        task.cancel()
+    await asyncio.gather(*pending, return_exceptions=True)

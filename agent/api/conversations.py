@@ -1,0 +1,49 @@
+"""GET /v1/conversations/{key}: a conversation's transcript, for the tenant's own clients."""
+
+from typing import Any
+
+from fastapi import APIRouter, Query, Request
+
+from agent.api.deps import components, require_tenant_token
+from agent.api.errors import ApiError
+from agent.runtime.models import Mode, TranscriptEntry
+
+router = APIRouter()
+
+_PUBLIC_META = ("in_reply_to", "degraded", "escalation")
+
+
+@router.get("/v1/conversations/{key:path}")
+async def get_conversation(
+    key: str,
+    request: Request,
+    after: int = Query(default=-1, ge=-1, description="Only entries after this position."),
+) -> dict[str, Any]:
+    parts = components(request)
+    tenant = key.split(":", 1)[0]
+    bot = parts.tenants.get(tenant)
+    require_tenant_token(request, bot)
+    state = await parts.runtime.transcripts.state(key)
+    entries = await parts.runtime.transcripts.entries(key, after=after)
+    if state is None and not entries and after < 0:
+        raise ApiError(404, f"no conversation {key!r}")
+    return {
+        "key": key,
+        "mode": (state.mode if state else Mode.AUTO).value,
+        "escalation_reason": state.escalation_reason if state else None,
+        "entries": [_public(after + 1 + i, entry) for i, entry in enumerate(entries)],
+    }
+
+
+def _public(position: int, entry: TranscriptEntry) -> dict[str, Any]:
+    """The entry without internal fields (the turn trace and the model's reasoning)."""
+    data: dict[str, Any] = {
+        "position": position,
+        "author": entry.author.value,
+        "text": entry.text,
+        "message_id": entry.message_id,
+        "at": entry.at,
+        "citations": list(entry.citations),
+    }
+    data.update({k: entry.meta[k] for k in _PUBLIC_META if k in entry.meta})
+    return data

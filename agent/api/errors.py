@@ -1,0 +1,55 @@
+"""The one place where errors become HTTP answers. A 500 never echoes internals."""
+
+import logging
+
+from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse
+
+from agent.channels.base import ChannelError
+from agent.config.tenants import UnknownTenant
+from agent.errors import DependencyUnavailable, DeskhandError
+from agent.runtime.stores import RuntimeStoreError
+
+log = logging.getLogger(__name__)
+
+
+class ApiError(DeskhandError):
+    """A request the API refuses, with the status it gets."""
+
+    def __init__(self, status_code: int, message: str) -> None:
+        super().__init__(message)
+        self.status_code = status_code
+
+
+def status_for(error: DeskhandError) -> int:
+    if isinstance(error, ApiError | ChannelError):
+        return error.status_code
+    if isinstance(error, UnknownTenant):
+        return 404
+    if isinstance(error, RuntimeStoreError | DependencyUnavailable):
+        return 503
+    return 500
+
+
+def install_error_handlers(app: FastAPI) -> None:
+    @app.exception_handler(DeskhandError)
+    async def deskhand_error(request: Request, error: DeskhandError) -> JSONResponse:
+        status = status_for(error)
+        if status >= 500:
+            log.error("request failed", extra={"path": request.url.path, "error": str(error)})
+            message = (
+                "a dependency is unavailable; retry later" if status == 503 else "internal error"
+            )
+            return JSONResponse({"error": message}, status_code=status)
+        return JSONResponse({"error": str(error)}, status_code=status)
+
+    @app.exception_handler(RequestValidationError)
+    async def validation_error(request: Request, error: RequestValidationError) -> JSONResponse:
+        problems = [f"{'.'.join(str(p) for p in e['loc'])}: {e['msg']}" for e in error.errors()]
+        return JSONResponse({"error": "; ".join(problems)}, status_code=422)
+
+    @app.exception_handler(Exception)
+    async def unexpected(request: Request, error: Exception) -> JSONResponse:
+        log.exception("unexpected error", extra={"path": request.url.path})
+        return JSONResponse({"error": "internal error"}, status_code=500)

@@ -1,0 +1,1 @@
+"""The ``deskhand`` command line: one module per command group."""

@@ -1,0 +1,42 @@
+"""What every command shares: settings, logging and turning errors into one clear line."""
+
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import NoReturn
+
+import typer
+from rich.console import Console
+from rich.markup import escape
+
+from agent.config.settings import Settings, load_settings
+from agent.errors import DeskhandError
+from agent.logs import configure_logging
+
+console = Console()
+errors = Console(stderr=True)
+
+
+def fail(message: str, code: int = 1) -> NoReturn:
+    errors.print(f"[bold red]error:[/] {escape(message)}", highlight=False, soft_wrap=True)
+    raise typer.Exit(code)
+
+
+def settings_or_exit(env_file: Path | None = Path(".env")) -> Settings:
+    try:
+        return load_settings(env_file)
+    except DeskhandError as error:
+        fail(str(error), code=2)
+
+
+@contextmanager
+def friendly_errors() -> Iterator[None]:
+    """Turn deskhand's own errors into a one-line message and exit status 1."""
+    try:
+        yield
+    except DeskhandError as error:
+        fail(str(error))
+
+
+def setup_logging(settings: Settings, json_lines: bool | None = None) -> None:
+    configure_logging(settings.log_level, settings.log_json if json_lines is None else json_lines)

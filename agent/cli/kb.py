@@ -1,0 +1,137 @@
+"""The knowledge-base commands: ``deskhand ingest``, ``deskhand kb search``, ``deskhand kb stats``.
+
+Plain functions with typer annotations; ``agent.cli.main`` registers them on the app.
+"""
+
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from rich.console import Console
+from rich.markup import escape
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+
+from agent.config import load_settings
+from agent.config.derived import knowledge_config
+from agent.errors import ConfigError
+from knowledge import (
+    IngestReport,
+    KnowledgeError,
+    KnowledgeStore,
+    Passage,
+    ingest_path,
+)
+from knowledge.types import HEADING_SEPARATOR
+
+SNIPPET_CHARS = 240
+
+console = Console()
+error_console = Console(stderr=True)
+
+TenantOption = Annotated[
+    str, typer.Option("--tenant", "-t", help="Tenant whose knowledge base to use.")
+]
+
+
+def ingest(
+    path: Annotated[Path, typer.Argument(help="A Markdown or text file, or a folder of them.")],
+    tenant: TenantOption,
+    delete_missing: Annotated[
+        bool,
+        typer.Option(
+            "--delete-missing", help="Remove documents whose files are no longer in PATH."
+        ),
+    ] = False,
+) -> None:
+    """Load documents into a tenant's knowledge base; only changed ones are re-embedded.
+
+    Exits with status 1 when any file or document could not be ingested.
+    """
+    with _errors_as_messages():
+        store = _open_store()
+        with _progress_bar() as bar:
+            task = bar.add_task("embedding", total=None)
+
+            def progress(done: int, total: int) -> None:
+                bar.update(task, completed=done if total else 1, total=total or 1)
+
+            report = ingest_path(store, tenant, path, delete_missing, progress)
+    _print_report(report)
+    if report.failed:
+        raise typer.Exit(1)
+
+
+def kb_search(
+    question: Annotated[str, typer.Argument(help="What a customer might ask.")],
+    tenant: TenantOption,
+    k: Annotated[int, typer.Option("--k", "-k", min=1, max=50, help="Passages to show.")] = 4,
+) -> None:
+    """Show the passages the agent would retrieve for a question, with their scores."""
+    with _errors_as_messages():
+        passages = _open_store().search(tenant, question, k)
+    if not passages:
+        console.print(f"[yellow]no passages found in the knowledge base of {escape(tenant)}[/]")
+        return
+    for rank, passage in enumerate(passages, start=1):
+        _print_passage(rank, passage)
+
+
+def kb_stats(tenant: TenantOption) -> None:
+    """Show how many documents and chunks a tenant's knowledge base holds."""
+    with _errors_as_messages():
+        store = _open_store()
+        counts = store.stats(tenant)
+        collection = store.collection_name(tenant)
+    console.print(
+        f"{escape(tenant)} · collection {escape(collection)} · "
+        f"{counts['documents']} documents · {counts['chunks']} chunks"
+    )
+
+
+def _open_store() -> KnowledgeStore:
+    return KnowledgeStore.open(knowledge_config(load_settings()))
+
+
+@contextmanager
+def _errors_as_messages() -> Iterator[None]:
+    """Known errors become one red line and exit status 1, never a traceback."""
+    try:
+        yield
+    except (KnowledgeError, ConfigError) as error:
+        error_console.print(f"[red]error:[/] {escape(str(error))}", soft_wrap=True)
+        raise typer.Exit(1) from None
+
+
+def _progress_bar() -> Progress:
+    return Progress(
+        TextColumn("[progress.description]{task.description}"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TimeElapsedColumn(),
+        console=console,
+        transient=True,
+    )
+
+
+def _print_report(report: IngestReport) -> None:
+    summary = report.summary
+    console.print(
+        f"added {summary.added} · updated {summary.updated} · unchanged {summary.unchanged} · "
+        f"removed {summary.removed} · failed {report.failed}"
+    )
+    for source, reason in report.all_failures:
+        console.print(f"  [red]failed[/] {escape(source)}: {escape(reason)}")
+
+
+def _print_passage(rank: int, passage: Passage) -> None:
+    location = HEADING_SEPARATOR.join((passage.title, *passage.heading_path))
+    console.print(f"[bold]{rank}.[/] [cyan]{passage.score:.3f}[/]  [bold]{escape(location)}[/]")
+    console.print(f"   [dim]{escape(passage.url or passage.source)}[/]")
+    console.print(f"   {escape(_snippet(passage.text))}")
+
+
+def _snippet(text: str) -> str:
+    flat = " ".join(text.replace("**", "").split())
+    return flat if len(flat) <= SNIPPET_CHARS else flat[: SNIPPET_CHARS - 1].rstrip() + "…"

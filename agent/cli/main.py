@@ -1,0 +1,40 @@
+"""The ``deskhand`` command."""
+
+import typer
+
+from agent import __version__
+from agent.cli import doctor, graph, kb, llm_stub, serve, talk
+
+app = typer.Typer(
+    name="deskhand",
+    help=(
+        "Self-hosted customer-support agent: answers from your knowledge base, "
+        "beside your helpdesk."
+    ),
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_enable=False,
+)
+kb_app = typer.Typer(help="Inspect the knowledge base.", no_args_is_help=True)
+
+app.command()(serve.serve)
+app.command()(serve.worker)
+app.command()(talk.say)
+app.command()(talk.chat)
+app.command()(kb.ingest)
+app.command()(doctor.doctor)
+app.command()(graph.graph)
+app.command("llm-stub")(llm_stub.llm_stub)
+kb_app.command("search")(kb.kb_search)
+kb_app.command("stats")(kb.kb_stats)
+app.add_typer(kb_app, name="kb")
+
+
+@app.command()
+def version() -> None:
+    """Print deskhand's version."""
+    typer.echo(__version__)
+
+
+def main() -> None:
+    app()

@@ -1,0 +1,97 @@
+"""deskhand serve / deskhand worker."""
+
+import asyncio
+import shutil
+import signal
+import sys
+
+import typer
+import uvicorn
+
+from agent.cli.common import console, fail, friendly_errors, settings_or_exit, setup_logging
+from agent.components import Components
+from agent.config.settings import Settings
+from agent.doctor import run_checks
+
+
+def serve(
+    host: str | None = typer.Option(None, help="Address to bind (default: DESKHAND_HOST)."),
+    port: int | None = typer.Option(None, help="Port to bind (default: DESKHAND_PORT)."),
+) -> None:
+    """Serve the webhook and conversations API, with workers in the same process."""
+    settings = settings_or_exit()
+    overrides = {k: v for k, v in {"host": host, "port": port}.items() if v is not None}
+    settings = settings.model_copy(update=overrides)
+    setup_logging(settings)
+    _preflight(settings)
+    _announce(settings)
+    from agent.api.app import create_app
+
+    uvicorn.run(
+        create_app(settings),
+        host=settings.host,
+        port=settings.port,
+        log_config=None,
+        access_log=False,
+        timeout_graceful_shutdown=int(settings.turn_timeout_s),
+    )
+
+
+def worker() -> None:
+    """Run workers only (production mode: needs DESKHAND_REDIS_URL)."""
+    settings = settings_or_exit()
+    if settings.redis_url is None:
+        fail(
+            "the embedded queue lives inside `deskhand serve`; set DESKHAND_REDIS_URL to run "
+            "separate worker processes",
+            code=2,
+        )
+    setup_logging(settings)
+    _preflight(settings)
+    with friendly_errors():
+        asyncio.run(_run_workers(settings))
+
+
+async def _run_workers(settings: Settings) -> None:
+    from agent.runtime.worker import run_workers
+
+    parts = await Components.open(settings)
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for signum in (signal.SIGINT, signal.SIGTERM):
+        loop.add_signal_handler(signum, stop.set)
+    console.print(f"deskhand worker: {settings.workers} worker(s) on {settings.mode} runtime")
+    try:
+        await run_workers(settings.workers, parts.worker, stop)
+    finally:
+        await parts.close()
+
+
+def _preflight(settings: Settings) -> None:
+    """Stop now, with the reason, if a required dependency is missing or misconfigured."""
+    checks = asyncio.run(run_checks(settings, include_model=False))
+    problems = [c for c in checks if c.required and not c.ok]
+    if problems:
+        fail("\n".join(f"{c.name}: {c.detail}" for c in problems), code=2)
+
+
+def _announce(settings: Settings) -> None:
+    host = "127.0.0.1" if settings.host in ("0.0.0.0", "::") else settings.host  # noqa: S104
+    model = settings.llm_base_url or "none (degraded mode: knowledge-base quotes or hand-off)"
+    console.print(f"[bold green]deskhand[/] serving on [bold]http://{host}:{settings.port}[/]")
+    console.print(f"  mode: {settings.mode} · data: {settings.data_dir}", soft_wrap=True)
+    console.print(f"  model: {model}", soft_wrap=True)
+    console.print(
+        f'  try:  {_executable()} say --tenant demo "How long does a refund take?"',
+        highlight=False,
+        soft_wrap=True,
+    )
+
+
+def _executable() -> str:
+    """How the user can call deskhand again: plain ``deskhand`` when it is on PATH."""
+    argv0 = sys.argv[0]
+    found = shutil.which("deskhand")
+    if found and shutil.which(argv0) == found:
+        return "deskhand"
+    return argv0 if "/" in argv0 else "deskhand"

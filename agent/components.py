@@ -1,0 +1,88 @@
+"""The parts of a deskhand process, built once at start-up from the settings."""
+
+import asyncio
+import logging
+from dataclasses import dataclass
+from typing import Any
+
+import httpx
+
+from agent.config.derived import knowledge_config, llm_config
+from agent.config.settings import Settings
+from agent.config.tenants import TenantRegistry
+from agent.delivery import ChannelDelivery
+from agent.graph.build import build_graph
+from agent.graph.deps import GraphDeps
+from agent.llm.client import ChatClient
+from agent.runtime.factory import Runtime, open_runtime
+from agent.runtime.worker import Worker
+from agent.turns import TurnProcessor
+from knowledge.store import KnowledgeStore
+from knowledge.types import Passage
+from tools.delivery.generic_callback import GenericCallbackClient
+from tools.demo_shop import DemoShop, demo_shop_tools
+from tools.registry import ToolRegistry
+from tools.retry import RetryPolicy
+
+log = logging.getLogger(__name__)
+
+
+def tool_registry() -> ToolRegistry:
+    """Every tool a bot file may enable."""
+    return ToolRegistry(demo_shop_tools(DemoShop.load()))
+
+
+@dataclass
+class Components:
+    settings: Settings
+    tenants: TenantRegistry
+    runtime: Runtime
+    knowledge: KnowledgeStore
+    llm: ChatClient | None
+    tools: ToolRegistry
+    graph: Any
+    turns: TurnProcessor
+    http: httpx.AsyncClient
+
+    @classmethod
+    async def open(cls, settings: Settings) -> "Components":
+        """Build everything; raises ConfigError or DependencyUnavailable with a clear message."""
+        tools = tool_registry()
+        tenants = TenantRegistry.load(settings.tenants_dir, known_tools=tools.names)
+        knowledge = KnowledgeStore.open(knowledge_config(settings))
+        runtime = await open_runtime(settings)
+        config = llm_config(settings)
+        llm = ChatClient(config) if config else None
+        graph = build_graph(GraphDeps(tenants, _retriever(knowledge), tools, llm))
+        http = httpx.AsyncClient()
+        callback = GenericCallbackClient(
+            http,
+            timeout_s=settings.callback_timeout_s,
+            retry=RetryPolicy(max_retries=settings.callback_max_retries),
+        )
+        delivery = ChannelDelivery(tenants, callback)
+        turns = TurnProcessor(
+            graph, runtime.transcripts, delivery, tenants, settings.turn_timeout_s
+        )
+        return cls(settings, tenants, runtime, knowledge, llm, tools, graph, turns, http)
+
+    def worker(self) -> Worker:
+        return Worker(
+            self.runtime.queue,
+            self.runtime.locks,
+            self.turns.handle,
+            lock_ttl_s=self.settings.turn_timeout_s + 30,
+        )
+
+    async def close(self) -> None:
+        if self.llm is not None:
+            await self.llm.aclose()
+        await self.http.aclose()
+        await self.runtime.close()
+
+
+def _retriever(store: KnowledgeStore) -> Any:
+    async def retrieve(tenant: str, query: str, k: int) -> list[Passage]:
+        return await asyncio.to_thread(store.search, tenant, query, k)
+
+    return retrieve

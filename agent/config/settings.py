@@ -1,0 +1,109 @@
+"""Process-wide settings, read once at start-up from ``DESKHAND_*`` variables and ``.env``.
+
+Nothing below the CLI and the app factory reads the environment: they receive a
+``Settings`` object (or a smaller config derived from it).
+"""
+
+from pathlib import Path
+from typing import Literal
+
+from pydantic import Field, SecretStr, ValidationError, field_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+from agent.config.errors import describe_validation_error
+from agent.errors import ConfigError
+
+DEMO_TENANTS_DIR = Path(__file__).resolve().parent.parent / "demo" / "tenants"
+ENV_PREFIX = "DESKHAND_"
+
+
+class Settings(BaseSettings):
+    """Every knob of a deskhand process. Defaults are the embedded mode of ``make run``."""
+
+    model_config = SettingsConfigDict(
+        env_prefix=ENV_PREFIX, env_file=".env", extra="ignore", frozen=True
+    )
+
+    # Web server
+    host: str = "127.0.0.1"
+    port: int = Field(default=8080, ge=1, le=65535)
+    max_body_bytes: int = Field(default=1024 * 1024, ge=1024)
+    webhook_tolerance_s: int = Field(default=300, ge=1)
+
+    # Where state lives
+    data_dir: Path = Path(".deskhand")
+    tenants_dir: Path = DEMO_TENANTS_DIR
+    redis_url: str | None = None
+    redis_prefix: str = "deskhand:"
+    redis_timeout_s: float = Field(default=5.0, gt=0)
+    dedupe_ttl_s: int = Field(default=86_400, ge=60)
+
+    # Knowledge base
+    chroma_url: str | None = None
+    embedding_model: str | None = None
+    embedding_device: str = "cpu"
+
+    # Model endpoint (any OpenAI-compatible server; vLLM in production)
+    llm_base_url: str | None = None
+    llm_api_key: SecretStr | None = None
+    llm_model: str = "qwen3.5-9b"
+    llm_timeout_s: float = Field(default=60.0, gt=0)
+    llm_connect_timeout_s: float = Field(default=5.0, gt=0)
+    llm_max_retries: int = Field(default=2, ge=0, le=10)
+    llm_backoff_base_s: float = Field(default=0.5, ge=0)
+    llm_backoff_max_s: float = Field(default=8.0, ge=0)
+    llm_circuit_failures: int = Field(default=5, ge=1)
+    llm_circuit_reset_s: float = Field(default=30.0, gt=0)
+    llm_stream: bool = False
+
+    # Workers and outbound delivery
+    workers: int = Field(default=2, ge=1, le=64)
+    turn_timeout_s: float = Field(default=120.0, gt=0)
+    callback_timeout_s: float = Field(default=10.0, gt=0)
+    callback_max_retries: int = Field(default=3, ge=0, le=10)
+
+    # Logging
+    log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
+    log_json: bool = True
+
+    @field_validator("llm_base_url", "chroma_url")
+    @classmethod
+    def _http_url(cls, value: str | None) -> str | None:
+        if value is None or value == "":
+            return None
+        if not value.startswith(("http://", "https://")):
+            raise ValueError("must start with http:// or https://")
+        return value.rstrip("/")
+
+    @field_validator("redis_url")
+    @classmethod
+    def _redis_url(cls, value: str | None) -> str | None:
+        if value is None or value == "":
+            return None
+        if not value.startswith(("redis://", "rediss://", "unix://")):
+            raise ValueError("must start with redis://, rediss:// or unix://")
+        return value
+
+    @property
+    def mode(self) -> Literal["embedded", "redis"]:
+        """Embedded (one process, SQLite and in-process queue) unless Redis is configured."""
+        return "redis" if self.redis_url else "embedded"
+
+    @property
+    def chroma_path(self) -> Path:
+        return self.data_dir / "chroma"
+
+    @property
+    def sqlite_path(self) -> Path:
+        return self.data_dir / "deskhand.sqlite3"
+
+
+def load_settings(env_file: Path | None = Path(".env")) -> Settings:
+    """Read the settings, or raise ConfigError naming each invalid variable."""
+    try:
+        return Settings(_env_file=env_file)  # type: ignore[call-arg]
+    except ValidationError as error:
+        source = "the environment" + (f" or {env_file}" if env_file else "")
+        raise ConfigError(
+            describe_validation_error(error, source, field_prefix=ENV_PREFIX, upper=True)
+        ) from None

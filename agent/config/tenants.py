@@ -1,0 +1,50 @@
+"""All tenants' bot files, loaded and validated together at start-up."""
+
+from collections.abc import Mapping
+from pathlib import Path
+
+from agent.config.botfile import BotConfig, load_bot_file
+from agent.errors import ConfigError, DeskhandError
+
+
+class UnknownTenant(DeskhandError):
+    """No bot file exists for the tenant named in a request."""
+
+    def __init__(self, tenant: str) -> None:
+        super().__init__(f"unknown tenant {tenant!r}")
+        self.tenant = tenant
+
+
+class TenantRegistry:
+    """The bot files of every tenant, by tenant id."""
+
+    def __init__(self, bots: Mapping[str, BotConfig]) -> None:
+        self._bots = dict(bots)
+
+    @classmethod
+    def load(
+        cls,
+        directory: Path,
+        known_tools: set[str] | None = None,
+        environ: Mapping[str, str] | None = None,
+    ) -> "TenantRegistry":
+        if not directory.is_dir():
+            raise ConfigError(f"tenants directory {directory} does not exist")
+        files = sorted(directory.glob("*.yaml"))
+        if not files:
+            raise ConfigError(f"tenants directory {directory} holds no <tenant>.yaml bot file")
+        bots = [load_bot_file(path, known_tools, environ) for path in files]
+        return cls({bot.tenant: bot for bot in bots})
+
+    def get(self, tenant: str) -> BotConfig:
+        bot = self._bots.get(tenant)
+        if bot is None:
+            raise UnknownTenant(tenant)
+        return bot
+
+    def __contains__(self, tenant: object) -> bool:
+        return tenant in self._bots
+
+    @property
+    def tenants(self) -> list[str]:
+        return sorted(self._bots)

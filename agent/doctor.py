@@ -1,0 +1,105 @@
+"""Check every dependency a deskhand process needs and say precisely what is wrong."""
+
+import asyncio
+from dataclasses import dataclass
+from pathlib import Path
+
+from agent.components import tool_registry
+from agent.config.derived import knowledge_config, llm_config
+from agent.config.settings import Settings
+from agent.config.tenants import TenantRegistry
+from agent.errors import DeskhandError
+from agent.llm.client import ChatClient
+from agent.runtime.factory import open_runtime, redact_url
+from knowledge.embeddings import model_available
+from knowledge.errors import KnowledgeError
+from knowledge.store import KnowledgeStore
+
+
+@dataclass(frozen=True)
+class Check:
+    name: str
+    ok: bool
+    detail: str
+    required: bool = True
+
+
+async def run_checks(settings: Settings, include_model: bool = True) -> list[Check]:
+    checks = [_data_dir(settings.data_dir), _tenants(settings)]
+    checks.append(await _stores(settings))
+    checks.append(_knowledge(settings))
+    checks.append(_embedding_model(settings))
+    if include_model:
+        checks.append(await _model(settings))
+    return checks
+
+
+def _data_dir(path: Path) -> Check:
+    try:
+        path.mkdir(parents=True, exist_ok=True)
+        probe = path / ".write-test"
+        probe.write_text("ok")
+        probe.unlink()
+    except OSError as error:
+        return Check("data directory", False, f"{path} is not writable: {error.strerror}")
+    return Check("data directory", True, str(path.resolve()))
+
+
+def _tenants(settings: Settings) -> Check:
+    try:
+        registry = TenantRegistry.load(settings.tenants_dir, known_tools=tool_registry().names)
+    except DeskhandError as error:
+        return Check("bot files", False, str(error))
+    return Check("bot files", True, f"{', '.join(registry.tenants)} in {settings.tenants_dir}")
+
+
+async def _stores(settings: Settings) -> Check:
+    where = redact_url(settings.redis_url) if settings.redis_url else str(settings.sqlite_path)
+    name = f"runtime stores ({settings.mode})"
+    try:
+        runtime = await open_runtime(settings)
+        try:
+            await runtime.ping()
+        finally:
+            await runtime.close()
+    except DeskhandError as error:
+        return Check(name, False, str(error))
+    return Check(name, True, where)
+
+
+def _knowledge(settings: Settings) -> Check:
+    config = knowledge_config(settings)
+    where = config.chroma_url or str(config.persist_dir)
+    try:
+        KnowledgeStore.open(config).ping()
+    except KnowledgeError as error:
+        return Check("knowledge base (Chroma)", False, str(error))
+    return Check("knowledge base (Chroma)", True, where)
+
+
+def _embedding_model(settings: Settings) -> Check:
+    name = settings.embedding_model or "all-MiniLM-L6-v2 (packaged)"
+    found, detail = model_available(settings.embedding_model)
+    return Check("embedding model", found, f"{name}: {detail}")
+
+
+async def _model(settings: Settings) -> Check:
+    config = llm_config(settings)
+    if config is None:
+        return Check(
+            "model endpoint",
+            True,
+            "not configured: answers are quoted from the knowledge base or handed to a person "
+            "(set DESKHAND_LLM_BASE_URL)",
+            required=False,
+        )
+    async with ChatClient(config) as client:
+        try:
+            models = await asyncio.wait_for(client.list_models(), config.timeout_s)
+        except (DeskhandError, TimeoutError) as error:
+            return Check("model endpoint", False, f"{config.base_url}: {error}", required=False)
+    listed = ", ".join(models) or "no models"
+    if config.model not in models:
+        detail = f"{config.base_url} serves {listed}, not {config.model} (DESKHAND_LLM_MODEL)"
+        return Check("model endpoint", False, detail, required=False)
+    return Check("model endpoint", True, f"{config.base_url} serves {listed}", required=False)

@@ -1,0 +1,1 @@
+"""The LangGraph state machine of one support turn."""

@@ -1,0 +1,92 @@
+"""agent: the model decides, with the tenant's tools, within the turn's tool-call budget."""
+
+from typing import Any
+
+from agent.config.botfile import BotConfig
+from agent.graph.deps import GraphDeps
+from agent.graph.prompts import customer_turn, system_prompt
+from agent.graph.state import TraceEvent, TurnState
+from agent.llm.client import ChatClient
+from agent.llm.errors import LLMError
+from agent.llm.tooling import chat_with_valid_tool_calls
+from agent.llm.types import ChatOptions, ChatResult, ToolCall, ToolSpec
+
+
+def make_agent(deps: GraphDeps) -> Any:
+    def validate(call: ToolCall) -> str | None:
+        return deps.tools.validation_error(call.name, call.arguments)
+
+    async def agent(state: TurnState) -> dict[str, Any]:
+        bot = deps.tenants.get(state["tenant"])
+        llm = _require(deps.llm)
+        tools = _tool_specs(deps, bot, state.get("tool_calls_made", 0))
+        exchange = state.get("exchange", [])
+        messages = [
+            system_prompt(bot),
+            *state.get("history", []),
+            customer_turn(state["message"], state.get("passages", [])),
+            *exchange,
+        ]
+        try:
+            result, corrections = await chat_with_valid_tool_calls(
+                llm, messages, tools, validate, _options(bot, bool(tools))
+            )
+        except LLMError as error:
+            reason = f"{type(error).__name__}: {error}"
+            return {"degraded_reason": reason, "trace": [_trace(error=reason)]}
+        trace = _trace(result=result, corrected=bool(corrections))
+        if result.tool_calls:
+            return {"exchange": [*exchange, result.as_message()], "trace": [trace]}
+        if not result.content.strip():
+            reason = "the model returned an empty answer"
+            return {"degraded_reason": reason, "trace": [_trace(error=reason)]}
+        return {"draft": result.content, "trace": [trace]}
+
+    return agent
+
+
+def _require(llm: ChatClient | None) -> ChatClient:
+    if llm is None:  # the graph routes around this node when no model is configured
+        raise RuntimeError("agent node reached without a model client")
+    return llm
+
+
+def _tool_specs(deps: GraphDeps, bot: BotConfig, calls_made: int) -> list[ToolSpec]:
+    """The enabled tools, or none once the budget is spent (forcing a final answer)."""
+    if calls_made >= bot.model.max_tool_calls:
+        return []
+    return [ToolSpec(s.name, s.description, s.parameters) for s in deps.tools.schemas(bot.tools)]
+
+
+def _options(bot: BotConfig, with_tools: bool) -> ChatOptions:
+    model = bot.model
+    thinking = (
+        model.enable_thinking_with_tools if with_tools else model.enable_thinking_without_tools
+    )
+    return ChatOptions(
+        enable_thinking=thinking,
+        temperature=model.temperature,
+        top_p=model.top_p,
+        max_tokens=model.max_tokens,
+        model=model.name,
+    )
+
+
+def _trace(
+    result: ChatResult | None = None, corrected: bool = False, error: str | None = None
+) -> TraceEvent:
+    if result is None:
+        return TraceEvent("agent", {"error": error})
+    return TraceEvent(
+        "agent",
+        {
+            "model": result.model,
+            "latency_s": round(result.latency_s, 3),
+            "prompt_tokens": result.usage.prompt_tokens,
+            "completion_tokens": result.usage.completion_tokens,
+            "tool_calls": [{"name": c.name, "arguments": c.arguments} for c in result.tool_calls],
+            "recovered_from_content": result.tool_calls_recovered_from_content,
+            "corrective_reprompt": corrected,
+            "reasoning": result.reasoning,
+        },
+    )

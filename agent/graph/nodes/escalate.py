@@ -1,0 +1,24 @@
+"""escalate: hand the conversation to a person, with a summary written for them."""
+
+from dataclasses import replace
+from typing import Any
+
+from agent.graph.deps import GraphDeps
+from agent.graph.state import Reply, TraceEvent, TurnState
+from agent.graph.summary import handoff_summary
+
+
+def make_escalate(deps: GraphDeps) -> Any:
+    async def escalate(state: TurnState) -> dict[str, Any]:
+        bot = deps.tenants.get(state["tenant"])
+        escalation = state["escalation"]
+        escalation = replace(escalation, summary=handoff_summary(state, escalation))
+        reply = Reply(text=bot.escalation.holding_message)
+        detail = {"reason": escalation.reason.value, "priority": escalation.priority.value}
+        return {
+            "escalation": escalation,
+            "reply": reply,
+            "trace": [TraceEvent("escalate", detail)],
+        }
+
+    return escalate

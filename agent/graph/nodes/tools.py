@@ -1,0 +1,45 @@
+"""tools: run the calls the model asked for, as the verified customer, never as the model says."""
+
+from typing import Any
+
+from agent.graph.deps import GraphDeps
+from agent.graph.state import Escalation, EscalationReason, Priority, TraceEvent, TurnState
+from agent.llm.types import ChatMessage
+from tools.context import ToolContext
+from tools.errors import ToolExecutionError
+
+
+def make_tools(deps: GraphDeps) -> Any:
+    async def run_tools(state: TurnState) -> dict[str, Any]:
+        exchange = list(state["exchange"])
+        calls = exchange[-1].tool_calls
+        context = ToolContext(state["tenant"], state["conversation_key"], state.get("customer"))
+        results = []
+        for call in calls:
+            try:
+                outcome = await deps.tools.invoke(call.name, call.arguments, context)
+            except ToolExecutionError as error:
+                return _failed(call.name, str(error))
+            exchange.append(
+                ChatMessage(role="tool", tool_call_id=call.id, content=outcome.to_model_text())
+            )
+            results.append({"tool": call.name, "ok": outcome.ok, "arguments": call.arguments})
+        return {
+            "exchange": exchange,
+            "tool_calls_made": state.get("tool_calls_made", 0) + len(calls),
+            "trace": [TraceEvent("tools", {"calls": results})],
+        }
+
+    return run_tools
+
+
+def _failed(tool: str, message: str) -> dict[str, Any]:
+    escalation = Escalation(
+        reason=EscalationReason.TOOL_FAILURE,
+        priority=Priority.HIGH,
+        detail=f"the {tool} tool failed: {message}",
+    )
+    return {
+        "escalation": escalation,
+        "trace": [TraceEvent("tools", {"failed": tool, "error": message})],
+    }

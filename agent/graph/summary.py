@@ -1,0 +1,61 @@
+"""The hand-off summary a human agent reads, built from the turn's state (no model needed)."""
+
+from agent.graph.state import Escalation, EscalationReason, TurnState
+
+_NEXT_STEP = {
+    EscalationReason.CUSTOMER_REQUEST: "Reply to the customer personally; they asked for a person.",
+    EscalationReason.MODEL_UNAVAILABLE: (
+        "Answer the question; the assistant's model was unreachable and no article matched well."
+    ),
+    EscalationReason.LOW_CONFIDENCE: (
+        "Answer the question, and consider adding a help-center article that covers it."
+    ),
+    EscalationReason.TOOL_FAILURE: (
+        "Check the failing system, then answer; the assistant could not look the data up."
+    ),
+}
+
+
+def handoff_summary(state: TurnState, escalation: Escalation) -> str:
+    lines = [
+        f"Customer wants: {_quote(state.get('message', ''))}",
+        f"Why handed off: {escalation.detail or escalation.reason.value}",
+        f"Tried: {_tried(state)}",
+    ]
+    facts = _facts(state)
+    if facts:
+        lines.append(f"Facts: {facts}")
+    lines.append(f"Suggested next step: {_NEXT_STEP[escalation.reason]}")
+    return "\n".join(lines)
+
+
+def _quote(text: str, limit: int = 300) -> str:
+    text = " ".join(text.split())
+    return f"“{text[:limit]}{'…' if len(text) > limit else ''}”"
+
+
+def _tried(state: TurnState) -> str:
+    steps = []
+    passages = state.get("passages", [])
+    if passages:
+        best = passages[0]
+        steps.append(
+            f"knowledge base ({len(passages)} passages; best: {best.title}, score {best.score:.2f})"
+        )
+    calls = [c for m in state.get("exchange", []) for c in m.tool_calls]
+    if calls:
+        steps.append("tools: " + ", ".join(f"{c.name}({_args(c.arguments)})" for c in calls))
+    return "; ".join(steps) or "nothing yet"
+
+
+def _facts(state: TurnState) -> str:
+    customer = state.get("customer")
+    if customer is None:
+        return ""
+    parts = [f"customer id {customer.id}"]
+    parts += [value for value in (customer.name, customer.email) if value]
+    return ", ".join(parts)
+
+
+def _args(arguments: dict[str, object]) -> str:
+    return ", ".join(f"{key}={value!r}" for key, value in arguments.items())

@@ -1,0 +1,1 @@
+"""The OpenAI-compatible model client, Qwen3.5 quirk handling and the scripted model server."""

@@ -1,0 +1,12 @@
+"""What one turn produced, independent of how the graph got there."""
+
+from dataclasses import dataclass, field
+
+from agent.graph.state import Escalation, Reply, TraceEvent
+
+
+@dataclass(frozen=True)
+class TurnOutcome:
+    reply: Reply | None
+    escalation: Escalation | None = None
+    trace: list[TraceEvent] = field(default_factory=list)

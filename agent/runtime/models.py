@@ -1,0 +1,109 @@
+"""Records the runtime stores and queues, each carrying a schema version when persisted."""
+
+import time
+from dataclasses import asdict, dataclass, field
+from enum import StrEnum
+from typing import Any
+
+from tools.context import Customer
+
+SCHEMA_VERSION = 1
+
+
+class Mode(StrEnum):
+    AUTO = "auto"
+    MANUAL = "manual"
+
+
+class Author(StrEnum):
+    CUSTOMER = "customer"
+    BOT = "bot"
+    OPERATOR = "operator"
+
+
+@dataclass(frozen=True)
+class InboundMessage:
+    """One customer message accepted by a channel, waiting for its turn."""
+
+    tenant: str
+    channel: str
+    conversation_id: str
+    message_id: str
+    text: str
+    customer: Customer
+    received_at: float = field(default_factory=time.time)
+
+    @property
+    def conversation_key(self) -> str:
+        return conversation_key(self.tenant, self.channel, self.conversation_id)
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"v": SCHEMA_VERSION, **asdict(self)}
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> "InboundMessage":
+        fields = {k: v for k, v in data.items() if k != "v"}
+        fields["customer"] = Customer(**fields["customer"])
+        return cls(**fields)
+
+
+@dataclass(frozen=True)
+class TranscriptEntry:
+    """One line of a conversation as the customer and the operators see it."""
+
+    author: Author
+    text: str
+    message_id: str
+    at: float = field(default_factory=time.time)
+    citations: tuple[dict[str, str], ...] = ()
+    meta: dict[str, Any] = field(default_factory=dict)
+
+    def to_dict(self) -> dict[str, Any]:
+        data = asdict(self)
+        data["author"] = self.author.value
+        data["citations"] = list(self.citations)
+        return {"v": SCHEMA_VERSION, **data}
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> "TranscriptEntry":
+        return cls(
+            author=Author(data["author"]),
+            text=data["text"],
+            message_id=data["message_id"],
+            at=float(data["at"]),
+            citations=tuple(data.get("citations") or ()),
+            meta=dict(data.get("meta") or {}),
+        )
+
+
+@dataclass(frozen=True)
+class ConversationState:
+    """What the runtime keeps about a conversation besides its transcript."""
+
+    key: str
+    mode: Mode = Mode.AUTO
+    escalation_reason: str | None = None
+    updated_at: float = field(default_factory=time.time)
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "v": SCHEMA_VERSION,
+            "key": self.key,
+            "mode": self.mode.value,
+            "escalation_reason": self.escalation_reason,
+            "updated_at": self.updated_at,
+        }
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> "ConversationState":
+        return cls(
+            key=data["key"],
+            mode=Mode(data["mode"]),
+            escalation_reason=data.get("escalation_reason"),
+            updated_at=float(data["updated_at"]),
+        )
+
+
+def conversation_key(tenant: str, channel: str, conversation_id: str) -> str:
+    """The canonical key ``{tenant}:{channel}:{conversation id}``."""
+    return f"{tenant}:{channel}:{conversation_id}"

@@ -1,0 +1,53 @@
+"""Ingest files into a tenant's knowledge base: load them, then sync the store."""
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+from knowledge.errors import IngestError
+from knowledge.loaders import DEFAULT_INCLUDE, load_path
+from knowledge.store import KnowledgeStore, ProgressCallback, SyncSummary
+
+
+@dataclass(frozen=True)
+class IngestReport:
+    """The sync's summary, and the files that could not be loaded (path, reason)."""
+
+    summary: SyncSummary
+    failures: tuple[tuple[str, str], ...] = ()
+
+    @property
+    def all_failures(self) -> tuple[tuple[str, str], ...]:
+        """Files that failed to load, then documents the store could not index."""
+        return self.failures + self.summary.failures
+
+    @property
+    def failed(self) -> int:
+        return len(self.all_failures)
+
+
+def ingest_path(
+    store: KnowledgeStore,
+    tenant: str,
+    path: Path,
+    delete_missing: bool = False,
+    progress: ProgressCallback | None = None,
+    include: Sequence[str] = DEFAULT_INCLUDE,
+) -> IngestReport:
+    """Load a file or folder and sync it into the tenant's collection.
+
+    With ``delete_missing``, documents whose files are gone are removed; a file
+    that exists but failed to load this time keeps its previous chunks.
+    ``progress(done, total)`` counts chunks embedded.
+    """
+    if not path.exists():
+        raise IngestError(f"{path} does not exist")
+    loaded = load_path(path, include)
+    summary = store.sync_documents(
+        tenant,
+        loaded.documents,
+        delete_missing=delete_missing,
+        keep_sources={source for source, _ in loaded.failures},
+        progress=progress,
+    )
+    return IngestReport(summary=summary, failures=tuple(loaded.failures))

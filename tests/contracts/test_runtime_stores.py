@@ -1,0 +1,168 @@
+"""The contract every runtime store implementation keeps (SQLite / in-process and Redis)."""
+
+import asyncio
+
+import pytest
+
+from agent.runtime.models import (
+    Author,
+    ConversationState,
+    InboundMessage,
+    Mode,
+    TranscriptEntry,
+)
+from tools.context import Customer
+
+KEY = "demo:generic:c-1"
+
+
+def _message(
+    conversation: str = "c-1", message_id: str = "m-1", text: str = "hi"
+) -> InboundMessage:
+    return InboundMessage(
+        tenant="demo",
+        channel="generic",
+        conversation_id=conversation,
+        message_id=message_id,
+        text=text,
+        customer=Customer("cust_1", "a@example.com", "A", "en"),
+    )
+
+
+class TestTranscripts:
+    async def test_append_returns_positions_in_order(self, transcripts) -> None:
+        first = await transcripts.append(KEY, TranscriptEntry(Author.CUSTOMER, "hello", "m-1"))
+        second = await transcripts.append(KEY, TranscriptEntry(Author.BOT, "hi!", "m-1.reply"))
+        assert (first, second) == (0, 1)
+        entries = await transcripts.entries(KEY)
+        assert [(e.author, e.text) for e in entries] == [
+            (Author.CUSTOMER, "hello"),
+            (Author.BOT, "hi!"),
+        ]
+
+    async def test_entries_after_a_position(self, transcripts) -> None:
+        for i in range(3):
+            await transcripts.append(KEY, TranscriptEntry(Author.CUSTOMER, f"m{i}", f"m-{i}"))
+        assert [e.text for e in await transcripts.entries(KEY, after=0)] == ["m1", "m2"]
+        assert await transcripts.entries(KEY, after=2) == []
+
+    async def test_round_trips_citations_and_meta(self, transcripts) -> None:
+        entry = TranscriptEntry(
+            Author.BOT,
+            "See [1]",
+            "m-1.reply",
+            at=1234.5,
+            citations=({"title": "Refunds", "source": "refunds.md"},),
+            meta={"in_reply_to": "m-1", "degraded": True},
+        )
+        await transcripts.append(KEY, entry)
+        assert await transcripts.entries(KEY) == [entry]
+
+    async def test_conversations_are_separate(self, transcripts) -> None:
+        await transcripts.append(KEY, TranscriptEntry(Author.CUSTOMER, "one", "m-1"))
+        assert await transcripts.entries("demo:generic:other") == []
+
+    async def test_state_missing_then_saved_then_replaced(self, transcripts) -> None:
+        assert await transcripts.state(KEY) is None
+        await transcripts.save_state(ConversationState(KEY, Mode.AUTO, None, 1.0))
+        await transcripts.save_state(ConversationState(KEY, Mode.MANUAL, "customer_request", 2.0))
+        assert await transcripts.state(KEY) == ConversationState(
+            KEY, Mode.MANUAL, "customer_request", 2.0
+        )
+
+    async def test_concurrent_appends_get_distinct_positions(self, transcripts) -> None:
+        positions = await asyncio.gather(
+            *(
+                transcripts.append(KEY, TranscriptEntry(Author.CUSTOMER, str(i), f"m-{i}"))
+                for i in range(10)
+            )
+        )
+        assert sorted(positions) == list(range(10))
+
+
+class TestDedupe:
+    async def test_first_claim_wins(self, dedupe) -> None:
+        assert await dedupe.claim("delivery-1", ttl_s=60) is True
+        assert await dedupe.claim("delivery-1", ttl_s=60) is False
+        assert await dedupe.claim("delivery-2", ttl_s=60) is True
+
+    async def test_release_lets_the_key_be_claimed_again(self, dedupe) -> None:
+        await dedupe.claim("delivery-1", ttl_s=60)
+        await dedupe.release("delivery-1")
+        assert await dedupe.claim("delivery-1", ttl_s=60) is True
+
+    async def test_claim_expires(self, dedupe) -> None:
+        assert await dedupe.claim("delivery-1", ttl_s=1) is True
+        await asyncio.sleep(1.2)
+        assert await dedupe.claim("delivery-1", ttl_s=1) is True
+
+
+class TestQueue:
+    async def test_fifo_and_empty_timeout(self, queue) -> None:
+        await queue.put(_message(message_id="m-1"))
+        await queue.put(_message(message_id="m-2"))
+        assert await queue.depth() == 2
+        first = await queue.take(timeout_s=1)
+        second = await queue.take(timeout_s=1)
+        assert (first.message_id, second.message_id) == ("m-1", "m-2")
+        assert await queue.take(timeout_s=0.1) is None
+        await queue.ack(first)
+        await queue.ack(second)
+        assert await queue.depth() == 0
+
+    async def test_message_survives_the_round_trip(self, queue) -> None:
+        original = _message(text="Where is my order BL-10234?")
+        await queue.put(original)
+        taken = await queue.take(timeout_s=1)
+        assert taken == original
+        await queue.ack(taken)
+
+    async def test_take_waits_for_a_put(self, queue) -> None:
+        async def later() -> None:
+            await asyncio.sleep(0.2)
+            await queue.put(_message())
+
+        producer = asyncio.create_task(later())
+        taken = await queue.take(timeout_s=2)
+        await producer
+        assert taken is not None and taken.message_id == "m-1"
+
+
+class TestLocks:
+    async def test_one_holder_at_a_time_per_conversation(self, locks) -> None:
+        inside = 0
+        most = 0
+
+        async def turn() -> None:
+            nonlocal inside, most
+            async with locks.hold(KEY, ttl_s=5):
+                inside += 1
+                most = max(most, inside)
+                await asyncio.sleep(0.05)
+                inside -= 1
+
+        await asyncio.gather(*(turn() for _ in range(4)))
+        assert most == 1
+
+    async def test_different_conversations_run_in_parallel(self, locks) -> None:
+        both_inside = asyncio.Event()
+        inside = 0
+
+        async def turn(key: str) -> None:
+            nonlocal inside
+            async with locks.hold(key, ttl_s=5):
+                inside += 1
+                if inside == 2:
+                    both_inside.set()
+                await asyncio.wait_for(both_inside.wait(), 2)
+
+        await asyncio.gather(turn("a:generic:1"), turn("a:generic:2"))
+        assert both_inside.is_set()
+
+    async def test_lock_is_released_when_the_turn_raises(self, locks) -> None:
+        with pytest.raises(RuntimeError):
+            async with locks.hold(KEY, ttl_s=5):
+                raise RuntimeError("turn failed")
+        async with asyncio.timeout(1):
+            async with locks.hold(KEY, ttl_s=5):
+                pass

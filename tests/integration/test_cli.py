@@ -1,0 +1,158 @@
+"""The deskhand command line, as a user runs it (the commands talk real HTTP, Redis, Chroma)."""
+
+import os
+import re
+import shutil
+from pathlib import Path
+
+import pytest
+import typer
+from typer.testing import CliRunner
+
+from agent.cli.main import app
+from agent.demo import DEMO_KB_DIR
+from tests.integration.conftest import StartDeskhand
+from tests.support.redis_server import free_port
+
+runner = CliRunner()
+EXPECTED_COMMANDS = {
+    "serve",
+    "worker",
+    "say",
+    "chat",
+    "ingest",
+    "doctor",
+    "graph",
+    "llm-stub",
+    "version",
+    "kb",
+}
+
+
+@pytest.fixture(autouse=True)
+def clean_environment(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    """No developer .env or DESKHAND_* variable leaks in; data goes to a temporary folder."""
+    monkeypatch.chdir(tmp_path)
+    for name in list(os.environ):
+        if name.startswith("DESKHAND_"):
+            monkeypatch.delenv(name)
+    monkeypatch.setenv("DESKHAND_DATA_DIR", str(tmp_path / "data"))
+
+
+def invoke(*args: str, **env: str):
+    return runner.invoke(app, list(args), env=env or None)
+
+
+def test_help_lists_exactly_the_commands_that_exist() -> None:
+    result = invoke("--help")
+    assert result.exit_code == 0
+    group = typer.main.get_command(app)
+    assert set(group.commands) == EXPECTED_COMMANDS  # type: ignore[attr-defined]
+    listed = set(re.findall(r"│ ([a-z][a-z-]+)\s{2,}", result.output))
+    assert listed == EXPECTED_COMMANDS
+    for command in EXPECTED_COMMANDS:
+        assert invoke(command, "--help").exit_code == 0, command
+
+
+def test_version() -> None:
+    result = invoke("version")
+    assert result.exit_code == 0 and re.fullmatch(r"\d+\.\d+\.\d+\n", result.output)
+
+
+def test_graph_prints_mermaid_with_every_node() -> None:
+    result = invoke("graph")
+    assert result.exit_code == 0
+    assert result.output.lstrip().startswith(("graph TD", "---", "flowchart"))
+    for node in ("understand", "retrieve", "agent", "tools", "respond", "degraded", "escalate"):
+        assert node in result.output
+
+
+@pytest.mark.slow
+def test_ingest_search_and_stats(tmp_path: Path) -> None:
+    kb = tmp_path / "kb"
+    shutil.copytree(DEMO_KB_DIR, kb)
+    first = invoke("ingest", str(kb), "--tenant", "acme")
+    assert first.exit_code == 0, first.output
+    assert "added 12" in first.output
+    again = invoke("ingest", str(kb), "--tenant", "acme")
+    assert "unchanged 12" in again.output
+    (kb / "refunds.md").unlink()
+    pruned = invoke("ingest", str(kb), "--tenant", "acme", "--delete-missing")
+    assert "removed 1" in pruned.output
+    search = invoke("kb", "search", "how do I reset my password", "--tenant", "acme")
+    assert search.exit_code == 0
+    assert search.output.startswith("1. ")
+    assert "Account and password reset" in search.output.splitlines()[0]
+    stats = invoke("kb", "stats", "--tenant", "acme")
+    assert stats.exit_code == 0 and "11" in stats.output
+
+
+@pytest.mark.slow
+def test_say_gets_a_grounded_answer(start_deskhand: StartDeskhand) -> None:
+    with start_deskhand() as deskhand:
+        result = invoke(
+            "say", "--tenant", "demo", "--url", deskhand.base_url, "Can I cancel my order?"
+        )
+    assert result.exit_code == 0, result.output
+    assert result.output.startswith("bot> ")
+    assert "cancelling-an-order" in result.output
+
+
+def test_say_explains_an_unreachable_server() -> None:
+    url = f"http://127.0.0.1:{free_port()}"
+    result = invoke("say", "--tenant", "demo", "--url", url, "hello")
+    assert result.exit_code == 1
+    assert "cannot reach deskhand" in result.output
+
+
+def test_say_unknown_tenant() -> None:
+    result = invoke("say", "--tenant", "nobody", "hello")
+    assert result.exit_code == 1
+    assert "unknown tenant 'nobody'" in result.output
+
+
+@pytest.mark.slow
+def test_doctor_passes_on_embedded_defaults() -> None:
+    result = invoke("doctor")
+    assert result.exit_code == 0, result.output
+    assert "all checks passed" in result.output
+
+
+def test_doctor_reports_an_unreachable_redis_and_model() -> None:
+    dead = free_port()
+    result = invoke(
+        "doctor",
+        DESKHAND_REDIS_URL=f"redis://127.0.0.1:{dead}/0",
+        DESKHAND_LLM_BASE_URL=f"http://127.0.0.1:{dead}",
+        DESKHAND_LLM_CONNECT_TIMEOUT_S="1",
+    )
+    assert result.exit_code == 1
+    assert f"Redis at redis://127.0.0.1:{dead}/0 cannot be reached" in result.output
+    assert "model endpoint" in result.output and "FAIL" in result.output
+
+
+def test_invalid_setting_stops_with_the_variables_name() -> None:
+    result = invoke("doctor", DESKHAND_PORT="eighty")
+    assert result.exit_code == 2
+    assert "DESKHAND_PORT" in result.output
+
+
+def test_serve_refuses_to_start_without_its_redis() -> None:
+    result = invoke("serve", DESKHAND_REDIS_URL=f"redis://127.0.0.1:{free_port()}/0")
+    assert result.exit_code == 2
+    assert "cannot be reached" in result.output
+
+
+def test_serve_refuses_an_invalid_bot_file(tmp_path: Path) -> None:
+    tenants = tmp_path / "tenants"
+    tenants.mkdir()
+    (tenants / "acme.yaml").write_text("tenant: acme\ncompany: Acme\npersona: x\ntools: [nope]\n")
+    result = invoke("serve", DESKHAND_TENANTS_DIR=str(tenants))
+    assert result.exit_code == 2
+    assert "acme.yaml" in result.output and "nope" in result.output
+
+
+def test_worker_needs_redis() -> None:
+    result = invoke("worker")
+    assert result.exit_code == 2
+    assert "DESKHAND_REDIS_URL" in result.output

@@ -1,0 +1,165 @@
+"""One conversation through the whole product, over real HTTP.
+
+signed webhook → dedupe → queue → worker → graph (Chroma retrieval, scripted model,
+tools) → transcript → signed callback and GET /v1/conversations.
+"""
+
+import json
+import uuid
+
+import pytest
+import redis
+
+from agent.cli.client import DemoCustomer
+from agent.llm.stub import ScriptedModelServer
+from agent.llm.stub.demo import DemoResponder
+from tests.integration.conftest import DEMO_SECRET, StartDeskhand
+from tools.signing.standard_webhooks import signed_headers, verify
+
+pytestmark = pytest.mark.slow
+
+
+def conversation() -> str:
+    return f"it-{uuid.uuid4().hex[:10]}"
+
+
+def test_degraded_answer_is_grounded_in_a_demo_article(start_deskhand: StartDeskhand) -> None:
+    with start_deskhand() as deskhand:
+        assert deskhand.http.get("/readyz").json()["status"] == "degraded"
+        client = deskhand.client()
+        conv = conversation()
+        message_id = client.send(conv, "How long does a refund take?", _customer())
+        reply = client.wait_reply(conv, message_id, timeout_s=30)
+    assert reply.degraded
+    assert "5–7 business days" in reply.text
+    assert reply.citations[0]["source"] == "refunds.md"
+    assert reply.citations[0]["url"].endswith("/articles/refunds")
+
+
+def test_with_the_model_a_tool_is_called_and_the_models_words_reply(
+    start_deskhand: StartDeskhand,
+) -> None:
+    with ScriptedModelServer(DemoResponder()) as model:
+        with start_deskhand(llm_base_url=model.base_url) as deskhand:
+            assert deskhand.http.get("/readyz").json()["status"] == "ready"
+            client = deskhand.client()
+            conv = conversation()
+            message_id = client.send(conv, "Where is my order BL-10234?", _customer())
+            reply = client.wait_reply(conv, message_id, timeout_s=30)
+        requests = model.requests
+    assert reply.text.startswith("Your order BL-10234 is shipped.")
+    assert "https://track.brightleaf.example/BL-10234" in reply.text
+    assert not reply.degraded and reply.escalation is None
+    assert len(requests) == 2
+    first, second = requests
+    assert first["chat_template_kwargs"] == {"enable_thinking": False}
+    assert first["messages"][0]["role"] == "system"
+    assert "<knowledge>" in first["messages"][-1]["content"]
+    tool_result = json.loads(second["messages"][-1]["content"])
+    assert tool_result["result"]["status"] == "shipped"
+
+
+def test_reply_and_handoff_reach_the_signed_callback(
+    start_deskhand: StartDeskhand, receiver
+) -> None:
+    recorder, url = receiver
+    with start_deskhand(bot={"generic": {"callback_url": url}}) as deskhand:
+        client = deskhand.client()
+        conv = conversation()
+        first = client.send(conv, "I want to talk to a human", _customer())
+        reply = client.wait_reply(conv, first, timeout_s=30)
+        assert reply.escalation is not None
+        assert reply.escalation["reason"] == "customer_request"
+        assert "Customer wants:" in reply.escalation["summary"]
+        # A human owns the conversation now: the next message is recorded, not answered.
+        second = client.send(conv, "hello? anyone?", _customer())
+        silent = client.wait_reply(conv, second, timeout_s=10)
+        transcript = deskhand.http.get(
+            f"/v1/conversations/demo:generic:{conv}",
+            headers={"authorization": "Bearer demo-api-token-not-for-production"},
+        ).json()
+    assert silent.mode == "manual" and silent.text == ""
+    assert [e["author"] for e in transcript["entries"]] == ["customer", "bot", "customer"]
+    assert transcript["escalation_reason"] == "customer_request"
+    events = []
+    for headers, body in recorder.received:
+        verify([DEMO_SECRET], headers, body)  # raises if the signature is wrong
+        events.append(json.loads(body))
+    assert [e["type"] for e in events] == ["message.created", "conversation.handoff"]
+    assert events[0]["message"]["in_reply_to"] == first
+    assert events[1]["handoff"]["reason"] == "customer_request"
+    assert "trace" not in json.dumps(transcript)
+
+
+def test_a_redelivered_webhook_is_answered_once(start_deskhand: StartDeskhand) -> None:
+    with start_deskhand() as deskhand:
+        client = deskhand.client()
+        conv = conversation()
+        body = _event(conv, "m-1", "How do I reset my password?")
+        headers = _signed(body, webhook_id="delivery-1")
+        first = deskhand.http.post("/webhooks/demo/generic", content=body, headers=headers)
+        again = deskhand.http.post("/webhooks/demo/generic", content=body, headers=headers)
+        client.wait_reply(conv, "m-1", timeout_s=30)
+        transcript = _transcript(deskhand, conv)
+    assert first.json()["status"] == "queued"
+    assert again.status_code == 200 and again.json()["status"] == "duplicate"
+    assert [e["author"] for e in transcript["entries"]] == ["customer", "bot"]
+
+
+def test_the_conversation_continues_with_history(start_deskhand: StartDeskhand) -> None:
+    with ScriptedModelServer(DemoResponder()) as model:
+        with start_deskhand(llm_base_url=model.base_url) as deskhand:
+            client = deskhand.client()
+            conv = conversation()
+            for text in ("Can I cancel my order?", "And how long does a refund take?"):
+                client.wait_reply(conv, client.send(conv, text, _customer()), timeout_s=30)
+        last_request = model.requests[-1]
+    history = [m["content"] for m in last_request["messages"][1:3]]
+    assert history[0] == "Can I cancel my order?"
+    assert last_request["messages"][2]["role"] == "assistant"
+
+
+@pytest.mark.redis
+def test_production_mode_on_redis(
+    start_deskhand: StartDeskhand, redis_url: str, redis_prefix: str
+) -> None:
+    with start_deskhand(redis_url=redis_url, redis_prefix=redis_prefix) as deskhand:
+        client = deskhand.client()
+        conv = conversation()
+        reply = client.wait_reply(
+            conv, client.send(conv, "What payment methods do you accept?", _customer()), 30
+        )
+        assert "payment" in reply.text.lower()
+        keys = redis.Redis.from_url(redis_url).keys(f"{redis_prefix}*")
+    names = {k.decode() for k in keys}
+    assert f"{redis_prefix}conv:{{demo:generic:{conv}}}:transcript" in names
+    assert any(name.startswith(f"{redis_prefix}dedupe:") for name in names)
+
+
+def _customer() -> DemoCustomer:
+    return DemoCustomer()
+
+
+def _event(conv: str, message_id: str, text: str) -> bytes:
+    return json.dumps(
+        {
+            "type": "message.created",
+            "conversation": {"id": conv},
+            "message": {"id": message_id, "text": text},
+            "customer": {"id": "cust_1001", "email": "alex@example.com"},
+        }
+    ).encode()
+
+
+def _signed(body: bytes, webhook_id: str | None = None) -> dict[str, str]:
+    headers = signed_headers(DEMO_SECRET, body, webhook_id=webhook_id).as_dict()
+    return {"content-type": "application/json", **headers}
+
+
+def _transcript(deskhand, conv: str) -> dict:
+    response = deskhand.http.get(
+        f"/v1/conversations/demo:generic:{conv}",
+        headers={"authorization": "Bearer demo-api-token-not-for-production"},
+    )
+    assert response.status_code == 200
+    return response.json()

@@ -1,0 +1,125 @@
+"""Fixtures for the graph's tests: the demo bot, fixed passages and the scripted model."""
+
+from collections.abc import AsyncIterator, Callable, Iterator
+from dataclasses import replace
+from pathlib import Path
+from typing import Any
+
+import pytest
+import yaml
+
+from agent.config.settings import DEMO_TENANTS_DIR
+from agent.config.tenants import TenantRegistry
+from agent.graph.build import build_graph
+from agent.graph.deps import GraphDeps
+from agent.graph.state import TurnState
+from agent.llm.client import ChatClient
+from agent.llm.config import LLMConfig
+from agent.llm.stub import ScriptedModelServer
+from knowledge.types import Passage
+from tools.context import Customer
+from tools.demo_shop import DemoShop, demo_shop_tools
+from tools.registry import ToolRegistry
+
+REFUNDS = Passage(
+    text="Refunds go back to the original payment method within 5–7 business days "
+    "after we receive and inspect your return.",
+    title="Refunds",
+    heading_path=("How long a refund takes",),
+    source="refunds.md",
+    url="https://help.brightleaf.example/articles/refunds",
+    score=0.71,
+    chunk_id="c1",
+)
+SHIPPING = replace(
+    REFUNDS,
+    text="Standard shipping takes 3–5 business days in the EU.",
+    title="Shipping times and costs",
+    heading_path=(),
+    source="shipping.md",
+    url=None,
+    score=0.52,
+    chunk_id="c2",
+)
+ALEX = Customer("cust_1001", "alex@example.com", "Alex Morgan", "en")
+
+
+def tenants_with(tmp_path: Path, **overrides: Any) -> TenantRegistry:
+    data = yaml.safe_load((DEMO_TENANTS_DIR / "demo.yaml").read_text())
+    for key, value in overrides.items():
+        section, _, field = key.partition("__")
+        if field:
+            data.setdefault(section, {})[field] = value
+        else:
+            data[section] = value
+    (tmp_path / "demo.yaml").write_text(yaml.safe_dump(data))
+    return TenantRegistry.load(tmp_path)
+
+
+def turn(message: str, history: list[Any] | None = None) -> TurnState:
+    return {
+        "conversation_key": "demo:generic:c-1",
+        "tenant": "demo",
+        "customer": ALEX,
+        "history": history or [],
+        "message": message,
+    }
+
+
+class Retrieval:
+    """Returns fixed passages and remembers the queries (retrieval is tested elsewhere)."""
+
+    def __init__(self, passages: list[Passage]) -> None:
+        self.passages = passages
+        self.queries: list[str] = []
+
+    async def __call__(self, tenant: str, query: str, k: int) -> list[Passage]:
+        self.queries.append(query)
+        return self.passages[:k]
+
+
+@pytest.fixture(scope="module")
+def _model_server() -> Iterator[ScriptedModelServer]:
+    with ScriptedModelServer() as server:
+        yield server
+
+
+@pytest.fixture
+def model(_model_server: ScriptedModelServer) -> ScriptedModelServer:
+    _model_server.set_script([])
+    _model_server.clear_requests()
+    return _model_server
+
+
+@pytest.fixture
+async def llm(model: ScriptedModelServer) -> AsyncIterator[ChatClient]:
+    config = LLMConfig(
+        base_url=model.base_url, timeout_s=2, max_retries=1, backoff_base_s=0.01, backoff_max_s=0.02
+    )
+    async with ChatClient(config) as client:
+        yield client
+
+
+@pytest.fixture
+def registry() -> ToolRegistry:
+    return ToolRegistry(demo_shop_tools(DemoShop.load()))
+
+
+MakeGraph = Callable[..., Any]
+
+
+@pytest.fixture
+def make_graph(tmp_path: Path, registry: ToolRegistry) -> MakeGraph:
+    def make(
+        llm: ChatClient | None = None,
+        passages: list[Passage] | None = None,
+        tools: ToolRegistry | None = None,
+        **bot: Any,
+    ) -> Any:
+        retrieval = Retrieval([REFUNDS, SHIPPING] if passages is None else passages)
+        deps = GraphDeps(tenants_with(tmp_path, **bot), retrieval, tools or registry, llm)
+        graph = build_graph(deps)
+        graph.retrieval = retrieval
+        return graph
+
+    return make

@@ -1,0 +1,1 @@
+"""Outbound delivery of replies and hand-offs to the channel a conversation came from."""

@@ -1,0 +1,1 @@
+"""Webhook signature schemes, shared by inbound verification and outbound signing."""
