@@ -1,7 +1,9 @@
-"""Bounded, jittered retries for outbound HTTP calls."""
+"""Bounded, jittered retries for outbound HTTP calls (model endpoint, helpdesks, callbacks)."""
 
 import random
 from dataclasses import dataclass
+from datetime import UTC, datetime
+from email.utils import parsedate_to_datetime
 
 import httpx
 
@@ -10,27 +12,38 @@ RETRYABLE_STATUS = frozenset({429, 500, 502, 503, 504})
 
 @dataclass(frozen=True)
 class RetryPolicy:
-    max_retries: int = 3
-    base_s: float = 0.5
-    max_s: float = 10.0
+    """Bounded retries with full-jitter exponential backoff, honouring ``Retry-After``."""
 
-    def delay(self, attempt: int, retry_after: str | None = None) -> float:
-        """Seconds to wait before retry number ``attempt`` (0-based)."""
-        ceiling = min(self.max_s, self.base_s * 2**attempt)
-        hinted = _retry_after_seconds(retry_after)
-        if hinted is not None:
-            return min(self.max_s, hinted)
-        return random.uniform(0, ceiling)
+    max_retries: int = 3
+    backoff_base_s: float = 0.5
+    backoff_max_s: float = 10.0
+
+    def delay_s(
+        self, retry: int, rng: random.Random | None = None, retry_after_s: float | None = None
+    ) -> float:
+        """Seconds to wait before retry number ``retry`` (0 for the first retry)."""
+        if retry_after_s is not None:
+            return min(max(retry_after_s, 0.0), self.backoff_max_s)
+        ceiling = min(self.backoff_max_s, self.backoff_base_s * 2**retry)
+        return (rng or random).uniform(0.0, ceiling)
 
 
 def is_retryable(response: httpx.Response) -> bool:
     return response.status_code in RETRYABLE_STATUS
 
 
-def _retry_after_seconds(value: str | None) -> float | None:
-    if value is None:
+def parse_retry_after(value: str | None, now: datetime | None = None) -> float | None:
+    """``Retry-After`` as seconds (delta-seconds or an HTTP date); None when absent or bad."""
+    if not value:
         return None
     try:
-        return max(0.0, float(value))
+        return max(0.0, float(value.strip()))
     except ValueError:
-        return None  # an HTTP date: fall back to the policy's own backoff
+        pass
+    try:
+        when = parsedate_to_datetime(value)
+    except (TypeError, ValueError):
+        return None
+    if when.tzinfo is None:
+        when = when.replace(tzinfo=UTC)
+    return max(0.0, (when - (now or datetime.now(UTC))).total_seconds())

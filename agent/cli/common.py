@@ -12,6 +12,8 @@ from rich.markup import escape
 from agent.config.settings import Settings, load_settings
 from agent.errors import DeskhandError
 from agent.logs import configure_logging
+from knowledge.errors import KnowledgeError
+from tools.errors import ToolsError
 
 console = Console()
 errors = Console(stderr=True)
@@ -20,6 +22,10 @@ errors = Console(stderr=True)
 def fail(message: str, code: int = 1) -> NoReturn:
     errors.print(f"[bold red]error:[/] {escape(message)}", highlight=False, soft_wrap=True)
     raise typer.Exit(code)
+
+
+def warn(message: str) -> None:
+    errors.print(f"[bold yellow]warning:[/] {escape(message)}", highlight=False, soft_wrap=True)
 
 
 def settings_or_exit(env_file: Path | None = Path(".env")) -> Settings:
@@ -31,10 +37,10 @@ def settings_or_exit(env_file: Path | None = Path(".env")) -> Settings:
 
 @contextmanager
 def friendly_errors() -> Iterator[None]:
-    """Turn deskhand's own errors into a one-line message and exit status 1."""
+    """Turn the packages' own errors into a one-line message and exit status 1."""
     try:
         yield
-    except DeskhandError as error:
+    except (DeskhandError, KnowledgeError, ToolsError) as error:
         fail(str(error))
 
 

@@ -6,11 +6,12 @@ import typer
 from rich.markup import escape
 
 from agent.cli.common import console, settings_or_exit
-from agent.doctor import run_checks
 
 
 def doctor() -> None:
     """Check settings, bot files, stores, knowledge base, embedding model and model endpoint."""
+    from agent.doctor import run_checks
+
     settings = settings_or_exit()
     checks = asyncio.run(run_checks(settings))
     console.print(f"deskhand doctor · mode: {settings.mode}")

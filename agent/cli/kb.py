@@ -3,32 +3,21 @@
 Plain functions with typer annotations; ``agent.cli.main`` registers them on the app.
 """
 
-from collections.abc import Iterator
-from contextlib import contextmanager
+from __future__ import annotations
+
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
-from rich.console import Console
 from rich.markup import escape
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
-from agent.config import load_settings
-from agent.config.derived import knowledge_config
-from agent.errors import ConfigError
-from knowledge import (
-    IngestReport,
-    KnowledgeError,
-    KnowledgeStore,
-    Passage,
-    ingest_path,
-)
-from knowledge.types import HEADING_SEPARATOR
+from agent.cli.common import console, friendly_errors, settings_or_exit
+
+if TYPE_CHECKING:  # the knowledge package imports chromadb: only when a command runs
+    from knowledge import IngestReport, KnowledgeStore, Passage
 
 SNIPPET_CHARS = 240
-
-console = Console()
-error_console = Console(stderr=True)
 
 TenantOption = Annotated[
     str, typer.Option("--tenant", "-t", help="Tenant whose knowledge base to use.")
@@ -49,7 +38,9 @@ def ingest(
 
     Exits with status 1 when any file or document could not be ingested.
     """
-    with _errors_as_messages():
+    from knowledge import ingest_path
+
+    with friendly_errors():
         store = _open_store()
         with _progress_bar() as bar:
             task = bar.add_task("embedding", total=None)
@@ -69,7 +60,7 @@ def kb_search(
     k: Annotated[int, typer.Option("--k", "-k", min=1, max=50, help="Passages to show.")] = 4,
 ) -> None:
     """Show the passages the agent would retrieve for a question, with their scores."""
-    with _errors_as_messages():
+    with friendly_errors():
         passages = _open_store().search(tenant, question, k)
     if not passages:
         console.print(f"[yellow]no passages found in the knowledge base of {escape(tenant)}[/]")
@@ -80,7 +71,7 @@ def kb_search(
 
 def kb_stats(tenant: TenantOption) -> None:
     """Show how many documents and chunks a tenant's knowledge base holds."""
-    with _errors_as_messages():
+    with friendly_errors():
         store = _open_store()
         counts = store.stats(tenant)
         collection = store.collection_name(tenant)
@@ -91,17 +82,10 @@ def kb_stats(tenant: TenantOption) -> None:
 
 
 def _open_store() -> KnowledgeStore:
-    return KnowledgeStore.open(knowledge_config(load_settings()))
+    from agent.config.derived import knowledge_config
+    from knowledge import KnowledgeStore
 
-
-@contextmanager
-def _errors_as_messages() -> Iterator[None]:
-    """Known errors become one red line and exit status 1, never a traceback."""
-    try:
-        yield
-    except (KnowledgeError, ConfigError) as error:
-        error_console.print(f"[red]error:[/] {escape(str(error))}", soft_wrap=True)
-        raise typer.Exit(1) from None
+    return KnowledgeStore.open(knowledge_config(settings_or_exit()))
 
 
 def _progress_bar() -> Progress:
@@ -126,7 +110,7 @@ def _print_report(report: IngestReport) -> None:
 
 
 def _print_passage(rank: int, passage: Passage) -> None:
-    location = HEADING_SEPARATOR.join((passage.title, *passage.heading_path))
+    location = " › ".join((passage.title, *passage.heading_path))
     console.print(f"[bold]{rank}.[/] [cyan]{passage.score:.3f}[/]  [bold]{escape(location)}[/]")
     console.print(f"   [dim]{escape(passage.url or passage.source)}[/]")
     console.print(f"   {escape(_snippet(passage.text))}")

@@ -6,12 +6,16 @@ import signal
 import sys
 
 import typer
-import uvicorn
 
-from agent.cli.common import console, fail, friendly_errors, settings_or_exit, setup_logging
-from agent.components import Components
+from agent.cli.common import (
+    console,
+    fail,
+    friendly_errors,
+    settings_or_exit,
+    setup_logging,
+    warn,
+)
 from agent.config.settings import Settings
-from agent.doctor import run_checks
 
 
 def serve(
@@ -25,6 +29,8 @@ def serve(
     setup_logging(settings)
     _preflight(settings)
     _announce(settings)
+    import uvicorn
+
     from agent.api.app import create_app
 
     uvicorn.run(
@@ -53,6 +59,7 @@ def worker() -> None:
 
 
 async def _run_workers(settings: Settings) -> None:
+    from agent.components import Components
     from agent.runtime.worker import run_workers
 
     parts = await Components.open(settings)
@@ -69,10 +76,15 @@ async def _run_workers(settings: Settings) -> None:
 
 def _preflight(settings: Settings) -> None:
     """Stop now, with the reason, if a required dependency is missing or misconfigured."""
-    checks = asyncio.run(run_checks(settings, include_model=False))
+    from agent.doctor import run_checks
+
+    checks = asyncio.run(run_checks(settings, include_model=settings.llm_base_url is not None))
     problems = [c for c in checks if c.required and not c.ok]
     if problems:
         fail("\n".join(f"{c.name}: {c.detail}" for c in problems), code=2)
+    for check in checks:
+        if not check.ok:
+            warn(f"{check.name}: {check.detail} (serving anyway: answers take the degraded path)")
 
 
 def _announce(settings: Settings) -> None:

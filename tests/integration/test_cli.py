@@ -156,3 +156,34 @@ def test_worker_needs_redis() -> None:
     result = invoke("worker")
     assert result.exit_code == 2
     assert "DESKHAND_REDIS_URL" in result.output
+
+
+@pytest.mark.slow
+def test_chat_holds_one_conversation_until_an_empty_line(start_deskhand: StartDeskhand) -> None:
+    with start_deskhand() as deskhand:
+        result = runner.invoke(
+            app,
+            ["chat", "--tenant", "demo", "--url", deskhand.base_url],
+            input="How long does a refund take?\nI want to talk to a human\n\n",
+        )
+    assert result.exit_code == 0, result.output
+    replies = [line for line in result.output.splitlines() if "bot> " in line]
+    assert len(replies) == 2
+    assert "handed to a person (customer_request)" in result.output
+    conversation = re.search(r"conversation (demo:generic:cli-[0-9a-f]+)", result.output)
+    assert conversation is not None
+
+
+def test_serve_warns_when_the_model_endpoint_is_down(monkeypatch: pytest.MonkeyPatch) -> None:
+    # uvicorn.run would block: record its arguments instead of serving.
+    started: list[object] = []
+    monkeypatch.setattr("uvicorn.run", lambda app, **kwargs: started.append(kwargs))
+    result = invoke(
+        "serve",
+        DESKHAND_LLM_BASE_URL=f"http://127.0.0.1:{free_port()}",
+        DESKHAND_LLM_CONNECT_TIMEOUT_S="1",
+        DESKHAND_PORT="18999",
+    )
+    assert result.exit_code == 0, result.output
+    assert "warning: model endpoint" in result.output
+    assert started and started[0]["port"] == 18999

@@ -13,7 +13,7 @@ from typing import Any
 import httpx
 
 from tools.errors import DeliveryError
-from tools.retry import RetryPolicy, is_retryable
+from tools.retry import RetryPolicy, is_retryable, parse_retry_after
 from tools.signing.standard_webhooks import signed_headers
 
 log = logging.getLogger(__name__)
@@ -57,5 +57,7 @@ class GenericCallbackClient:
                 retry_after = response.headers.get("retry-after")
             if attempt < self._retry.max_retries:
                 log.warning("callback delivery failed, retrying", extra={"problem": problem})
-                await self._sleep(self._retry.delay(attempt, retry_after))
+                await self._sleep(
+                    self._retry.delay_s(attempt, None, parse_retry_after(retry_after))
+                )
         raise DeliveryError(f"{problem} (after {self._retry.max_retries + 1} attempts)")
