@@ -1,5 +1,6 @@
 """Liveness, readiness and Prometheus metrics."""
 
+import asyncio
 from typing import Any
 
 from fastapi import APIRouter, Request, Response
@@ -33,7 +34,7 @@ async def readyz(request: Request) -> JSONResponse:
         checks["stores"] = str(error)
         ready = False
     try:
-        parts.knowledge.ping()
+        await asyncio.to_thread(parts.knowledge.ping)  # a Chroma server call may block
         checks["knowledge"] = "ok" if request.app.state.embedder_ready else "loading model"
         ready = ready and bool(request.app.state.embedder_ready)
     except KnowledgeError as error:
