@@ -6,6 +6,9 @@ this object (``agent`` derives it from its ``Settings``).
 
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Literal
+
+EmbeddingBackend = Literal["torch", "onnx", "onnx-int8"]
 
 
 @dataclass(frozen=True)
@@ -15,6 +18,8 @@ class KnowledgeConfig:
     ``persist_dir`` is used by the embedded store; when ``chroma_url`` is set the
     store talks to that Chroma server instead. ``embedding_model`` is None for the
     packaged all-MiniLM-L6-v2, otherwise a sentence-transformers model name or path.
+    ``backend`` chooses how it runs on the CPU (ONNX variants are exported once into
+    ``models_dir``). ``reranker_model`` (a cross-encoder name or path) turns reranking on.
     """
 
     persist_dir: Path
@@ -23,6 +28,9 @@ class KnowledgeConfig:
     device: str = "cpu"
     batch_size: int = 32
     timeout_s: float = 10.0
+    backend: EmbeddingBackend = "torch"
+    models_dir: Path | None = None
+    reranker_model: str | None = None
 
     def __post_init__(self) -> None:
         if self.batch_size < 1:

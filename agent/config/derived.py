@@ -11,6 +11,9 @@ def knowledge_config(settings: Settings) -> KnowledgeConfig:
         chroma_url=settings.chroma_url,
         embedding_model=settings.embedding_model,
         device=settings.embedding_device,
+        backend=settings.embedding_backend,
+        models_dir=settings.models_dir,
+        reranker_model=settings.reranker_model,
     )
 
 

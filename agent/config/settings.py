@@ -42,6 +42,8 @@ class Settings(BaseSettings):
     chroma_url: str | None = None
     embedding_model: str | None = None
     embedding_device: str = "cpu"
+    embedding_backend: Literal["torch", "onnx", "onnx-int8"] = "torch"
+    reranker_model: str | None = None
 
     # Model endpoint (any OpenAI-compatible server; vLLM in production)
     llm_base_url: str | None = None
@@ -92,6 +94,11 @@ class Settings(BaseSettings):
     @property
     def chroma_path(self) -> Path:
         return self.data_dir / "chroma"
+
+    @property
+    def models_dir(self) -> Path:
+        """Where models exported for a faster backend (ONNX) are kept."""
+        return self.data_dir / "models"
 
     @property
     def sqlite_path(self) -> Path:

@@ -1,0 +1,1 @@
+"""``deskhand bench NAME``: each benchmark prints one JSON line (baseline in the same run)."""
