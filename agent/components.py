@@ -50,8 +50,8 @@ class Components:
         tools = tool_registry()
         tenants = TenantRegistry.load(settings.tenants_dir, known_tools=tools.names)
         knowledge = KnowledgeStore.open(knowledge_config(settings))
-        runtime = await open_runtime(settings)
         config = llm_config(settings)
+        runtime = await open_runtime(settings)  # last of what can fail: nothing left to leak
         llm = ChatClient(config) if config else None
         graph = build_graph(GraphDeps(tenants, _retriever(knowledge), tools, llm))
         http = httpx.AsyncClient()
