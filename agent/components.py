@@ -2,6 +2,7 @@
 
 import asyncio
 import logging
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -13,12 +14,14 @@ from agent.config.tenants import TenantRegistry
 from agent.delivery import ChannelDelivery
 from agent.graph.build import build_graph
 from agent.graph.deps import GraphDeps
+from agent.graph.deps import Retriever as GraphRetriever
 from agent.llm.client import ChatClient
+from agent.llm.types import ChatMessage
 from agent.runtime.factory import Runtime, open_runtime
 from agent.runtime.worker import Worker
 from agent.turns import TurnProcessor
+from knowledge.retriever import RetrievalResult, Retriever
 from knowledge.store import KnowledgeStore
-from knowledge.types import Passage
 from tools.delivery.generic_callback import GenericCallbackClient
 from tools.demo_shop import DemoShop, demo_shop_tools
 from tools.registry import ToolRegistry
@@ -38,6 +41,7 @@ class Components:
     tenants: TenantRegistry
     runtime: Runtime
     knowledge: KnowledgeStore
+    retriever: Retriever
     llm: ChatClient | None
     tools: ToolRegistry
     graph: Any
@@ -50,10 +54,11 @@ class Components:
         tools = tool_registry()
         tenants = TenantRegistry.load(settings.tenants_dir, known_tools=tools.names)
         knowledge = KnowledgeStore.open(knowledge_config(settings))
+        retriever = Retriever(knowledge)
         config = llm_config(settings)
         runtime = await open_runtime(settings)  # last of what can fail: nothing left to leak
         llm = ChatClient(config) if config else None
-        graph = build_graph(GraphDeps(tenants, _retriever(knowledge), tools, llm))
+        graph = build_graph(GraphDeps(tenants, _retrieve_with(retriever), tools, llm))
         http = httpx.AsyncClient()
         callback = GenericCallbackClient(
             http,
@@ -64,7 +69,7 @@ class Components:
         turns = TurnProcessor(
             graph, runtime.transcripts, delivery, tenants, settings.turn_timeout_s
         )
-        return cls(settings, tenants, runtime, knowledge, llm, tools, graph, turns, http)
+        return cls(settings, tenants, runtime, knowledge, retriever, llm, tools, graph, turns, http)
 
     def worker(self) -> Worker:
         return Worker(
@@ -81,8 +86,10 @@ class Components:
         await self.runtime.close()
 
 
-def _retriever(store: KnowledgeStore) -> Any:
-    async def retrieve(tenant: str, query: str, k: int) -> list[Passage]:
-        return await asyncio.to_thread(store.search, tenant, query, k)
+def _retrieve_with(retriever: Retriever) -> GraphRetriever:
+    async def retrieve(
+        tenant: str, query: str, k: int, history: Sequence[ChatMessage]
+    ) -> RetrievalResult:
+        return await asyncio.to_thread(retriever.search, tenant, query, k, None, history)
 
     return retrieve

@@ -14,6 +14,7 @@ if TYPE_CHECKING:
     from knowledge.errors import IngestError, KnowledgeError, KnowledgeUnavailable
     from knowledge.ingest import IngestReport, ingest_path
     from knowledge.loaders import LoadResult, load_folder, load_path
+    from knowledge.retriever import RetrievalResult, Retriever
     from knowledge.store import KnowledgeStore, SyncSummary
     from knowledge.types import Chunk, Document, Passage
 
@@ -28,6 +29,8 @@ _EXPORTS = {
     "KnowledgeUnavailable": "knowledge.errors",
     "LoadResult": "knowledge.loaders",
     "Passage": "knowledge.types",
+    "RetrievalResult": "knowledge.retriever",
+    "Retriever": "knowledge.retriever",
     "SentenceTransformerEmbeddings": "knowledge.embeddings",
     "SyncSummary": "knowledge.store",
     "ingest_path": "knowledge.ingest",
@@ -47,6 +50,8 @@ __all__ = [
     "KnowledgeUnavailable",
     "LoadResult",
     "Passage",
+    "RetrievalResult",
+    "Retriever",
     "SentenceTransformerEmbeddings",
     "SyncSummary",
     "ingest_path",

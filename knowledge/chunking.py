@@ -5,6 +5,9 @@ then packed paragraph by paragraph into chunks of at most ``max_chars``. A
 paragraph is only cut when it alone exceeds the budget, and then at sentence
 ends (a sentence longer than the budget is cut at word boundaries). Every chunk
 carries the document title and the path of headings above it.
+
+A plain-text document (``format == "text"``) has no headings: it is one section,
+cut at blank lines only, so a line starting with ``#`` or a fence stays text.
 """
 
 import re
@@ -17,6 +20,7 @@ DEFAULT_MAX_CHARS = 800
 
 _HEADING = re.compile(r"^[ \t]{0,3}(#{1,6})[ \t]+(.*?)(?:[ \t]+#+)?[ \t]*$")
 _FENCE = re.compile(r"^[ \t]{0,3}(```|~~~)")
+_BLANK_LINE = re.compile(r"\n[ \t]*\n")
 _SENTENCE_END = re.compile(r"(?:(?<=[.!?…])|(?<=[.!?…][\"')\]]))\s+")
 
 
@@ -33,9 +37,9 @@ def chunk_document(document: Document, max_chars: int = DEFAULT_MAX_CHARS) -> li
     if max_chars < 1:
         raise ValueError("max_chars must be at least 1")
     pieces = [
-        (section.heading_path, text)
-        for section in split_sections(document.text, document.title)
-        for text in pack_paragraphs(split_paragraphs(section.text), max_chars)
+        (heading_path, text)
+        for heading_path, paragraphs in _sections_with_paragraphs(document)
+        for text in pack_paragraphs(paragraphs, max_chars)
     ]
     return [
         _make_chunk(document, position, heading_path, text)
@@ -160,6 +164,20 @@ def _lines_with_fence_state(text: str) -> Iterator[tuple[str, bool]]:
             yield line, True
         else:
             yield line, in_fence
+
+
+def _sections_with_paragraphs(document: Document) -> Iterator[tuple[tuple[str, ...], list[str]]]:
+    """Each section's heading path and paragraphs; plain text is one section, no headings."""
+    if document.format == "text":
+        yield (), _plain_paragraphs(document.text)
+        return
+    for section in split_sections(document.text, document.title):
+        yield section.heading_path, split_paragraphs(section.text)
+
+
+def _plain_paragraphs(text: str) -> list[str]:
+    """Blank-line separated blocks of plain text, with no Markdown rules at all."""
+    return [block.strip("\n") for block in _BLANK_LINE.split(text) if block.strip()]
 
 
 def _joined(lines: list[str]) -> list[str]:

@@ -1,10 +1,17 @@
 """Sentence-transformers embeddings, registered with Chroma as its embedding function.
 
 The model is loaded lazily, on the first text to embed (or on ``warm_up()``), and
-shared by every embedding function of the process that names the same model and
-device. ``sentence_transformers`` itself is imported only then, so importing this
-package stays fast. Embeddings are L2-normalised: with Chroma's cosine space,
-``1 - distance`` is the cosine similarity.
+shared by every embedding function of the process that names the same model, device
+and backend. The libraries are imported only then, so importing this package stays
+fast. Embeddings are L2-normalised: with Chroma's cosine space, ``1 - distance`` is
+the cosine similarity.
+
+Backends: ``torch`` runs sentence-transformers; ``onnx`` runs the same model exported
+to ONNX (once, into ``models_dir``) with onnxruntime, and ``onnx-int8`` its dynamically
+quantised copy. The ONNX backends run the packaged model or a local folder of the same
+architecture, on the CPU. Their vectors match torch's (cosine above 0.99), so a
+collection embedded with one backend is searched with another: the backend is a
+runtime choice and is not part of the collection's persisted configuration.
 """
 
 import os
@@ -12,18 +19,36 @@ import re
 import threading
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
+from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, Protocol, get_args
 
 import numpy as np
+import numpy.typing as npt
 from chromadb.api.types import Documents, EmbeddingFunction, Embeddings, Space
 from chromadb.utils.embedding_functions import register_embedding_function
 
-from knowledge.errors import KnowledgeUnavailable
+from knowledge.config import EmbeddingBackend, KnowledgeConfig
+from knowledge.errors import KnowledgeError, KnowledgeUnavailable
 
 EMBEDDING_FUNCTION_NAME = "deskhand-sentence-transformers"
 DEFAULT_MODEL_SLUG = "all-minilm-l6-v2"
 DEFAULT_BATCH_SIZE = 32
+BACKENDS: tuple[EmbeddingBackend, ...] = get_args(EmbeddingBackend)
+
+
+class _Encoder(Protocol):
+    def encode(self, texts: Sequence[str], batch_size: int) -> npt.NDArray[np.float32]: ...
+
+
+@dataclass(frozen=True)
+class _ModelKey:
+    """What makes two embedding functions share one loaded model."""
+
+    model: str | None
+    device: str
+    backend: EmbeddingBackend
+    models_dir: Path | None
 
 
 class _SharedModel:
@@ -33,33 +58,60 @@ class _SharedModel:
     from several threads at once, and the server embeds queries from a threadpool.
     """
 
-    def __init__(self, model: Any) -> None:
-        self.model = model
+    def __init__(self, encoder: _Encoder) -> None:
+        self.encoder = encoder
         self.lock = threading.Lock()
 
     def encode(self, texts: Sequence[str], batch_size: int) -> Embeddings:
         with self.lock:
-            vectors = self.model.encode(
-                list(texts),
-                batch_size=batch_size,
-                normalize_embeddings=True,
-                convert_to_numpy=True,
-                show_progress_bar=False,
-            )
-        return [np.asarray(row, dtype=np.float32) for row in vectors]
+            vectors = self.encoder.encode(texts, batch_size)
+        return list(vectors)
 
 
-_models: dict[tuple[str | None, str], _SharedModel] = {}
+class _TorchEncoder:
+    """sentence-transformers, normalising like the ONNX backends."""
+
+    def __init__(self, model: Any) -> None:
+        self.model = model
+
+    def encode(self, texts: Sequence[str], batch_size: int) -> npt.NDArray[np.float32]:
+        vectors = self.model.encode(
+            list(texts),
+            batch_size=batch_size,
+            normalize_embeddings=True,
+            convert_to_numpy=True,
+            show_progress_bar=False,
+        )
+        return np.asarray(vectors, dtype=np.float32)
+
+
+_models: dict[_ModelKey, _SharedModel] = {}
 _models_lock = threading.Lock()
 
 
-def _shared_model(model: str | None, device: str) -> _SharedModel:
+def _shared_model(key: _ModelKey) -> _SharedModel:
     with _models_lock:
-        shared = _models.get((model, device))
+        shared = _models.get(key)
         if shared is None:
-            shared = _SharedModel(_load_model(model, device))
-            _models[(model, device)] = shared
+            shared = _SharedModel(_load_encoder(key))
+            _models[key] = shared
         return shared
+
+
+def _load_encoder(key: _ModelKey) -> _Encoder:
+    if key.backend == "torch":
+        return _TorchEncoder(_load_model(key.model, key.device))
+    from knowledge.onnx_backend import load_encoder
+    from knowledge.onnx_model import resolve_spec
+
+    spec = resolve_spec(key.model, key.backend)
+    directory = onnx_dir(_required_models_dir(key.models_dir, key.backend), key.model)
+    return load_encoder(spec, directory, quantized=key.backend == "onnx-int8")
+
+
+def onnx_dir(models_dir: Path, model: str | None) -> Path:
+    """Where the ONNX exports of ``model`` live: ``<models_dir>/<model slug>/onnx``."""
+    return models_dir / model_slug(model) / "onnx"
 
 
 def _load_model(model: str | None, device: str) -> Any:
@@ -74,7 +126,7 @@ def _load_model(model: str | None, device: str) -> Any:
     else:
         location = model
     try:
-        with _progress_bars_hidden():
+        with progress_bars_hidden():
             return SentenceTransformer(location, device=device)
     except Exception as error:  # any failure to load means no embeddings at all
         raise KnowledgeUnavailable(
@@ -83,7 +135,7 @@ def _load_model(model: str | None, device: str) -> Any:
 
 
 @contextmanager
-def _progress_bars_hidden() -> Iterator[None]:
+def progress_bars_hidden() -> Iterator[None]:
     """Keep transformers' "Loading weights" bar off the terminal (and the CLI's progress)."""
     from transformers.utils import logging as transformers_logging
 
@@ -94,6 +146,29 @@ def _progress_bars_hidden() -> Iterator[None]:
     finally:
         if enabled:
             transformers_logging.enable_progress_bar()  # type: ignore[no-untyped-call]
+
+
+def check_backend(model: str | None, device: str, backend: str, models_dir: Path | None) -> None:
+    """Raise KnowledgeError unless ``backend`` can embed with ``model`` (reads JSON only)."""
+    if backend not in BACKENDS:
+        raise KnowledgeError(f"unknown embedding backend {backend!r}: use one of {BACKENDS}")
+    if backend == "torch":
+        return
+    if device != "cpu":
+        raise KnowledgeError(
+            f"the {backend} embedding backend runs on the CPU, not {device!r}: "
+            "use the torch backend on other devices"
+        )
+    _required_models_dir(models_dir, backend)
+    from knowledge.onnx_model import resolve_spec
+
+    resolve_spec(model, backend)
+
+
+def _required_models_dir(models_dir: Path | None, backend: str) -> Path:
+    if models_dir is None:
+        raise KnowledgeError(f"the {backend} embedding backend needs a models_dir to export into")
+    return models_dir
 
 
 def model_label(model: str | None) -> str:
@@ -117,15 +192,38 @@ def model_slug(model: str | None) -> str:
 
 @register_embedding_function
 class SentenceTransformerEmbeddings(EmbeddingFunction[Documents]):
-    """Chroma embedding function backed by sentence-transformers, loaded on first use."""
+    """Chroma embedding function: a sentence-transformers model (torch or ONNX), loaded lazily.
+
+    An unusable ``backend`` (an ONNX backend with a hub model, another architecture, a
+    GPU device or no ``models_dir``) raises KnowledgeError here, before anything loads.
+    """
 
     def __init__(
-        self, model: str | None = None, device: str = "cpu", batch_size: int = DEFAULT_BATCH_SIZE
+        self,
+        model: str | None = None,
+        device: str = "cpu",
+        batch_size: int = DEFAULT_BATCH_SIZE,
+        backend: EmbeddingBackend = "torch",
+        models_dir: Path | None = None,
     ) -> None:
+        check_backend(model, device, backend, models_dir)
         self.model = model
         self.device = device
         self.batch_size = batch_size
+        self.backend = backend
+        self.models_dir = models_dir
         self._shared: _SharedModel | None = None
+
+    @classmethod
+    def from_config(cls, config: KnowledgeConfig) -> "SentenceTransformerEmbeddings":
+        """The embedding function a store with ``config`` uses."""
+        return cls(
+            config.embedding_model,
+            config.device,
+            config.batch_size,
+            backend=config.backend,
+            models_dir=config.models_dir,
+        )
 
     @property
     def is_loaded(self) -> bool:
@@ -147,7 +245,9 @@ class SentenceTransformerEmbeddings(EmbeddingFunction[Documents]):
 
     def _model(self) -> _SharedModel:
         if self._shared is None:
-            self._shared = _shared_model(self.model, self.device)
+            models_dir = None if self.backend == "torch" else self.models_dir  # torch's is unused
+            key = _ModelKey(self.model, self.device, self.backend, models_dir)
+            self._shared = _shared_model(key)
         return self._shared
 
     @staticmethod
@@ -161,6 +261,8 @@ class SentenceTransformerEmbeddings(EmbeddingFunction[Documents]):
         return ["cosine", "ip"]
 
     def get_config(self) -> dict[str, Any]:
+        # No backend: the vectors do not depend on it, and a collection created with one
+        # backend must open with any other (``build_from_config`` rebuilds torch).
         return {"model": self.model, "device": self.device, "batch_size": self.batch_size}
 
     @staticmethod

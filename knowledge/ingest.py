@@ -5,7 +5,12 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from knowledge.errors import IngestError
-from knowledge.loaders import DEFAULT_INCLUDE, load_path
+from knowledge.loaders import (
+    DEFAULT_EXCLUDE,
+    DEFAULT_INCLUDE,
+    DEFAULT_MAX_FILE_BYTES,
+    load_path,
+)
 from knowledge.store import KnowledgeStore, ProgressCallback, SyncSummary
 
 
@@ -33,16 +38,20 @@ def ingest_path(
     delete_missing: bool = False,
     progress: ProgressCallback | None = None,
     include: Sequence[str] = DEFAULT_INCLUDE,
+    exclude: Sequence[str] = DEFAULT_EXCLUDE,
+    max_file_bytes: int = DEFAULT_MAX_FILE_BYTES,
 ) -> IngestReport:
     """Load a file or folder and sync it into the tenant's collection.
 
+    In a folder, files matching ``include`` and not ``exclude`` are loaded (see
+    ``knowledge.loaders.walk``); files over ``max_file_bytes`` are reported, not read.
     With ``delete_missing``, documents whose files are gone are removed; a file
     that exists but failed to load this time keeps its previous chunks.
     ``progress(done, total)`` counts chunks embedded.
     """
     if not path.exists():
         raise IngestError(f"{path} does not exist")
-    loaded = load_path(path, include)
+    loaded = load_path(path, include, exclude, max_file_bytes)
     summary = store.sync_documents(
         tenant,
         loaded.documents,

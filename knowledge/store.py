@@ -7,12 +7,18 @@ a store that cannot be opened or reached raises ``KnowledgeUnavailable``.
 Vectors are computed by our own embedding function and handed to Chroma, so
 Chroma's default embedding function (which would download a model) never runs.
 Safe for concurrent ``search`` calls from a threadpool; syncs run one at a time.
+
+Besides ``search`` (dense only), the store offers what hybrid retrieval builds on
+(``knowledge.retriever``): every chunk of a collection (``chunks``), a dense query by
+vector (``nearest``), chunks by id with their vectors (``fetch``), and a fingerprint
+of a collection that changes with every sync (``revision``).
 """
 
 import logging
 import re
 import threading
-from collections.abc import Callable, Collection, Iterable, Iterator, Sequence
+import uuid
+from collections.abc import Callable, Collection, Iterable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import Any, cast
@@ -20,9 +26,11 @@ from urllib.parse import urlsplit
 
 import chromadb
 import httpx
+import numpy as np
+import numpy.typing as npt
 from chromadb.api import ClientAPI
 from chromadb.api.models.Collection import Collection as ChromaCollection
-from chromadb.api.types import Embeddable, EmbeddingFunction, QueryResult
+from chromadb.api.types import Embeddable, EmbeddingFunction, GetResult, Include, QueryResult
 from chromadb.config import Settings
 from chromadb.errors import ChromaError, NotFoundError
 
@@ -39,6 +47,11 @@ logger = logging.getLogger(__name__)
 SCHEMA_VERSION = 1
 _TENANT = re.compile(r"^[a-z0-9][a-z0-9_-]{0,62}$")
 _PAGE_SIZE = 1000
+# Chunks a sync embeds, then writes, together: one Chroma call per window, and batches of
+# texts of similar length (less padding) within it.
+_SYNC_WINDOW = 512
+# Collection metadata key: a fresh value after every sync that changed the collection.
+_REVISION_KEY = "revision"
 
 ProgressCallback = Callable[[int, int], None]
 
@@ -56,6 +69,31 @@ class SyncSummary:
     @property
     def failed(self) -> int:
         return len(self.failures)
+
+
+Vector = npt.NDArray[np.float32]
+
+
+@dataclass(frozen=True)
+class StoredChunk:
+    """A chunk as the collection holds it: its text, its metadata and, if asked, its vector."""
+
+    id: str
+    text: str
+    metadata: Mapping[str, Any]
+    vector: Vector | None = None
+
+    @property
+    def source(self) -> str:
+        return str(self.metadata.get("source", ""))
+
+    @property
+    def locale(self) -> str:
+        return str(self.metadata.get("locale", "en"))
+
+    def passage(self, score: float) -> Passage:
+        """This chunk as a Passage with ``score`` (a cosine similarity)."""
+        return _passage(self.id, self.text, self.metadata, score)
 
 
 @dataclass
@@ -90,12 +128,11 @@ class KnowledgeStore:
     ) -> None:
         self._client = client
         self._config = config
-        self._embeddings = embeddings or SentenceTransformerEmbeddings(
-            config.embedding_model, config.device, config.batch_size
-        )
+        self._embeddings = embeddings or SentenceTransformerEmbeddings.from_config(config)
         self._collections: dict[str, ChromaCollection] = {}
         self._collections_lock = threading.Lock()
         self._sync_lock = threading.Lock()
+        self._generation = 0
 
     @classmethod
     def open(cls, config: KnowledgeConfig) -> "KnowledgeStore":
@@ -105,6 +142,15 @@ class KnowledgeStore:
     @property
     def embeddings(self) -> SentenceTransformerEmbeddings:
         return self._embeddings
+
+    @property
+    def config(self) -> KnowledgeConfig:
+        return self._config
+
+    @property
+    def generation(self) -> int:
+        """Counts the changes this process made to any collection (cheap to poll)."""
+        return self._generation
 
     @property
     def _chroma_embeddings(self) -> EmbeddingFunction[Embeddable]:
@@ -132,24 +178,116 @@ class KnowledgeStore:
         self, tenant: str, query: str, k: int = 4, locale: str | None = None
     ) -> list[Passage]:
         """The ``k`` passages closest to ``query``, best first; [] when there is nothing."""
-        if k < 1 or not query.strip():
+        if k < 1 or not query.strip() or self._collection(tenant) is None:
             return []
+        vector = np.asarray(self._embeddings.embed([query])[0], dtype=np.float32)
+        hits = self.nearest(tenant, vector, k, locale)
+        return sorted((chunk.passage(score) for chunk, score in hits), key=_by_score, reverse=True)
+
+    def nearest(
+        self, tenant: str, vector: Vector, n: int, locale: str | None = None
+    ) -> list[tuple[StoredChunk, float]]:
+        """The ``n`` chunks closest to ``vector`` and their cosine similarity, best first."""
         collection = self._collection(tenant)
-        if collection is None:
+        if collection is None or n < 1:
             return []
-        vectors = self._embeddings.embed([query])
         try:
             with _translated(f"cannot search the knowledge base of {tenant}", gone_ok=True):
                 result = collection.query(
-                    query_embeddings=vectors,
-                    n_results=k,
+                    query_embeddings=np.asarray([vector], dtype=np.float32),
+                    n_results=n,
                     where={"locale": locale} if locale else None,
                     include=["documents", "metadatas", "distances"],
                 )
         except _CollectionGone:
             self._forget(collection.name)
             return []
-        return sorted(_passages(result), key=lambda passage: passage.score, reverse=True)
+        return list(_scored_chunks(result))
+
+    def fetch(
+        self, tenant: str, ids: Sequence[str], vectors: bool = False
+    ) -> dict[str, StoredChunk]:
+        """The chunks with these ids that exist, by id; with their vectors when asked."""
+        collection = self._collection(tenant)
+        if collection is None or not ids:
+            return {}
+        include: Include = ["documents", "metadatas", "embeddings"]
+        if not vectors:
+            include = ["documents", "metadatas"]
+        try:
+            with _translated(f"cannot read the knowledge base of {tenant}", gone_ok=True):
+                page = collection.get(ids=list(ids), include=include)
+        except _CollectionGone:
+            self._forget(collection.name)
+            return {}
+        return {chunk.id: chunk for chunk in _stored_chunks(page)}
+
+    def chunks(self, tenant: str) -> Iterator[StoredChunk]:
+        """Every chunk of the tenant's collection (text and metadata, no vectors), paged."""
+        collection = self._collection(tenant)
+        if collection is None:
+            return
+        offset = 0
+        while True:
+            try:
+                with _translated(f"cannot read the knowledge base of {tenant}", gone_ok=True):
+                    page = collection.get(
+                        include=["documents", "metadatas"], limit=_PAGE_SIZE, offset=offset
+                    )
+            except _CollectionGone:
+                self._forget(collection.name)
+                return
+            yield from _stored_chunks(page)
+            if len(page["ids"]) < _PAGE_SIZE:
+                return
+            offset += _PAGE_SIZE
+
+    def revision(self, tenant: str) -> str | None:
+        """A fingerprint of the tenant's collection; None when it has none.
+
+        It changes whenever a sync changes the collection, in this process or in
+        another one (``deskhand ingest`` beside a running server): it is read from
+        Chroma each time, the collection's id and the stamp every sync writes into
+        its metadata. A collection written before stamps existed is fingerprinted
+        by its chunk count instead (slower on a large collection).
+        """
+        name = self.collection_name(tenant)
+        try:
+            with _translated(f"cannot open the knowledge base of {tenant}", gone_ok=True):
+                collection = self._client.get_collection(
+                    name, embedding_function=self._chroma_embeddings
+                )
+                stamp = (collection.metadata or {}).get(_REVISION_KEY)
+                if stamp is None:
+                    stamp = f"count={collection.count()}"
+        except _CollectionGone:
+            self._forget(name)
+            return None
+        except ValueError as error:
+            raise _conflict(name, error) from None
+        return f"{collection.id}:{stamp}"
+
+    def add_chunks(self, tenant: str, chunks: Sequence[Chunk], vectors: npt.ArrayLike) -> None:
+        """Write chunks with vectors computed elsewhere (benchmarks, tests): nothing is embedded.
+
+        Unlike ``sync_documents`` this neither plans nor removes anything: the chunks are
+        upserted as they are, and the collection's revision changes.
+        """
+        matrix = np.asarray(vectors, dtype=np.float32)
+        if matrix.ndim != 2 or matrix.shape[0] != len(chunks):
+            raise KnowledgeError("add_chunks needs one vector per chunk")
+        with self._sync_lock:
+            collection = self._create_collection(tenant)
+            with _translated(f"cannot write to the knowledge base of {tenant}"):
+                for start in range(0, len(chunks), _PAGE_SIZE):
+                    part = chunks[start : start + _PAGE_SIZE]
+                    collection.upsert(
+                        ids=[chunk.id for chunk in part],
+                        embeddings=matrix[start : start + _PAGE_SIZE],
+                        documents=[chunk.text for chunk in part],
+                        metadatas=[_metadata(tenant, chunk) for chunk in part],
+                    )
+            self._bump_revision(collection)
 
     def sync_documents(
         self,
@@ -174,6 +312,8 @@ class KnowledgeStore:
             plan = self._plan(documents, stored, delete_missing, keep_sources)
             self._write(collection, tenant, plan, stored, progress)
             self._remove_sources(collection, plan.removed_sources, stored)
+            if plan.writes or plan.removed_sources:
+                self._bump_revision(collection)
         summary = SyncSummary(
             added=plan.added,
             updated=plan.updated,
@@ -231,6 +371,13 @@ class KnowledgeStore:
             raise _conflict(name, error) from None
         self._forget(name)
         return self._remember(collection)
+
+    def _bump_revision(self, collection: ChromaCollection) -> None:
+        """Stamp the collection as changed, for ``revision`` readers in any process."""
+        metadata = {**(collection.metadata or {}), _REVISION_KEY: uuid.uuid4().hex}
+        with _translated(f"cannot update collection {collection.name}"):
+            collection.modify(metadata=metadata)
+        self._generation += 1
 
     def _remember(self, collection: ChromaCollection) -> ChromaCollection:
         with self._collections_lock:
@@ -297,26 +444,42 @@ class KnowledgeStore:
         stored: dict[str, _StoredSource],
         progress: ProgressCallback | None,
     ) -> None:
-        total = sum(len(chunks) for _, chunks in plan.writes)
-        done = 0
-        if progress:
-            progress(done, total)
-        for group in _groups(plan.writes, self._config.batch_size):
+        tracker = _Progress(progress, total=sum(len(chunks) for _, chunks in plan.writes))
+        tracker.advance(0)
+        for group in _groups(plan.writes, max(self._embeddings.batch_size, _SYNC_WINDOW)):
             chunks = [chunk for _, doc_chunks in group for chunk in doc_chunks]
-            vectors = self._embeddings.embed([chunk.embedding_text for chunk in chunks])
+            vectors = self._embed_chunks(chunks, tracker.advance)
             with _translated(f"cannot write to the knowledge base of {tenant}"):
-                collection.upsert(
-                    ids=[chunk.id for chunk in chunks],
-                    embeddings=vectors,
-                    documents=[chunk.text for chunk in chunks],
-                    metadatas=[_metadata(tenant, chunk) for chunk in chunks],
-                )
+                for start in range(0, len(chunks), _PAGE_SIZE):  # one huge document, too
+                    part = chunks[start : start + _PAGE_SIZE]
+                    collection.upsert(
+                        ids=[chunk.id for chunk in part],
+                        embeddings=vectors[start : start + _PAGE_SIZE],
+                        documents=[chunk.text for chunk in part],
+                        metadatas=[_metadata(tenant, chunk) for chunk in part],
+                    )
                 stale = _stale_ids(group, stored)
                 if stale:
                     collection.delete(ids=stale)
-            done += len(chunks)
-            if progress:
-                progress(done, total)
+
+    def _embed_chunks(self, chunks: Sequence[Chunk], embedded: Callable[[int], None]) -> Vector:
+        """The chunks' vectors, in order; ``embedded(count)`` after each batch.
+
+        Batches of texts of similar length waste little on padding, so the whole window
+        is sorted by length before being cut into batches, as sentence-transformers sorts
+        the texts of one call.
+        """
+        texts = [chunk.embedding_text for chunk in chunks]
+        order = sorted(range(len(texts)), key=lambda index: -len(texts[index]))
+        size = self._embeddings.batch_size
+        parts: list[Vector] = []
+        for start in range(0, len(order), size):
+            batch = [texts[index] for index in order[start : start + size]]
+            parts.append(np.asarray(self._embeddings.embed(batch), dtype=np.float32))
+            embedded(len(batch))
+        vectors = np.empty((len(texts), parts[0].shape[1]), dtype=np.float32)
+        vectors[order] = np.concatenate(parts)
+        return vectors
 
     def _remove_sources(
         self, collection: ChromaCollection, sources: Sequence[str], stored: dict[str, _StoredSource]
@@ -325,6 +488,20 @@ class KnowledgeStore:
         with _translated("cannot remove documents from the knowledge base"):
             for start in range(0, len(ids), _PAGE_SIZE):
                 collection.delete(ids=ids[start : start + _PAGE_SIZE])
+
+
+@dataclass
+class _Progress:
+    """Counts the chunks a sync has embedded, for its progress callback."""
+
+    callback: ProgressCallback | None
+    total: int
+    done: int = 0
+
+    def advance(self, count: int) -> None:
+        self.done += count
+        if self.callback:
+            self.callback(self.done, self.total)
 
 
 class _CollectionGone(Exception):
@@ -345,7 +522,18 @@ def _translated(action: str, gone_ok: bool = False) -> Iterator[None]:
             raise _CollectionGone(str(error)) from error
         raise KnowledgeUnavailable(f"{action}: {error}") from error
     except (ChromaError, httpx.HTTPError, OSError) as error:
-        raise KnowledgeUnavailable(f"{action}: {error}") from error
+        raise KnowledgeUnavailable(f"{action}: {_described(error)}") from error
+
+
+def _described(error: Exception) -> str:
+    """The error, naming the Chroma server when a request to it failed (it is down, say)."""
+    if not isinstance(error, httpx.TransportError):
+        return str(error)
+    try:
+        url = error.request.url
+    except RuntimeError:  # an error raised without its request
+        return str(error)
+    return f"chroma at {url.scheme}://{url.netloc.decode('ascii')} does not answer: {error}"
 
 
 def _conflict(name: str, error: ValueError) -> KnowledgeError:
@@ -464,7 +652,8 @@ def _metadata(tenant: str, chunk: Chunk) -> dict[str, str | int]:
     return metadata
 
 
-def _passages(result: QueryResult) -> Iterator[Passage]:
+def _scored_chunks(result: QueryResult) -> Iterator[tuple[StoredChunk, float]]:
+    """A query's chunks with their cosine similarity (``1 - distance`` in cosine space)."""
     ids = result["ids"][0] if result["ids"] else []
     documents = (result["documents"] or [[]])[0]
     metadatas = (result["metadatas"] or [[]])[0]
@@ -472,10 +661,25 @@ def _passages(result: QueryResult) -> Iterator[Passage]:
     for chunk_id, text, metadata, distance in zip(
         ids, documents, metadatas, distances, strict=True
     ):
-        yield _passage(chunk_id, text or "", dict(metadata or {}), float(distance))
+        yield StoredChunk(chunk_id, text or "", dict(metadata or {})), 1.0 - float(distance)
 
 
-def _passage(chunk_id: str, text: str, metadata: dict[str, Any], distance: float) -> Passage:
+def _stored_chunks(page: GetResult) -> Iterator[StoredChunk]:
+    """The chunks of a ``get``, in Chroma's order (not necessarily the order of the ids asked)."""
+    ids = page["ids"]
+    documents = page["documents"] or [""] * len(ids)
+    metadatas: Sequence[Mapping[str, Any] | None] = page["metadatas"] or [None] * len(ids)
+    vectors = page["embeddings"]
+    for index, (chunk_id, text, metadata) in enumerate(zip(ids, documents, metadatas, strict=True)):
+        vector = None if vectors is None else np.asarray(vectors[index], dtype=np.float32)
+        yield StoredChunk(chunk_id, text or "", dict(metadata or {}), vector)
+
+
+def _by_score(passage: Passage) -> float:
+    return passage.score
+
+
+def _passage(chunk_id: str, text: str, metadata: Mapping[str, Any], score: float) -> Passage:
     heading = str(metadata.get("heading_path") or "")
     url = metadata.get("url")
     return Passage(
@@ -484,7 +688,7 @@ def _passage(chunk_id: str, text: str, metadata: dict[str, Any], distance: float
         heading_path=tuple(heading.split(HEADING_SEPARATOR)) if heading else (),
         source=str(metadata.get("source", "")),
         url=str(url) if url is not None else None,
-        score=1.0 - distance,
+        score=score,
         chunk_id=chunk_id,
         locale=str(metadata.get("locale", "en")),
     )

@@ -21,7 +21,9 @@ class Document:
     """One source document, as loaded: a help-center article, a page, a file.
 
     ``source`` identifies it within a tenant (for files: the path relative to the
-    folder ingested, posix style), so it is stable across machines.
+    folder ingested, posix style), so it is stable across machines. ``format`` says
+    how chunking reads ``text``: ``"markdown"`` (headings cut it into sections) or
+    ``"text"`` (plain paragraphs; a line starting with ``#`` is just a line).
     """
 
     source: str
@@ -29,6 +31,7 @@ class Document:
     text: str
     url: str | None = None
     locale: str = "en"
+    format: str = "markdown"
 
     @property
     def content_hash(self) -> str:

@@ -51,7 +51,7 @@ def create_app(settings: Settings, run_workers_in_process: bool = True) -> FastA
 async def _warm_up(app: FastAPI, parts: Components) -> None:
     """Load the embedding model in the background so the first question is fast."""
     try:
-        await asyncio.to_thread(parts.knowledge.warm_up)
+        await asyncio.to_thread(parts.retriever.warm_up)
     except Exception:
         log.exception("could not load the embedding model")
         return

@@ -1,5 +1,7 @@
 """deskhand graph."""
 
+from collections.abc import Sequence
+
 from agent.cli.common import console
 
 
@@ -8,12 +10,15 @@ def graph() -> None:
     from agent.config.tenants import TenantRegistry
     from agent.graph.build import mermaid
     from agent.graph.deps import GraphDeps
-    from knowledge.types import Passage
+    from agent.llm.types import ChatMessage
+    from knowledge.retriever import RetrievalResult
     from tools.registry import ToolRegistry
 
-    async def no_passages(tenant: str, query: str, k: int) -> list[Passage]:
-        return []
+    async def nothing_found(
+        tenant: str, query: str, k: int, history: Sequence[ChatMessage]
+    ) -> RetrievalResult:
+        return RetrievalResult([], 0.0)
 
     # The drawing depends only on the wiring, not on tenants, knowledge or tools.
-    deps = GraphDeps(TenantRegistry({}), no_passages, ToolRegistry())
+    deps = GraphDeps(TenantRegistry({}), nothing_found, ToolRegistry())
     console.print(mermaid(deps), highlight=False, markup=False, soft_wrap=True)

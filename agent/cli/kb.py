@@ -18,6 +18,14 @@ if TYPE_CHECKING:  # the knowledge package imports chromadb: only when a command
     from knowledge import IngestReport, KnowledgeStore, Passage
 
 SNIPPET_CHARS = 240
+# Mirrors knowledge.loaders.walk (not imported: the CLI starts without the knowledge package).
+DEFAULT_INCLUDE = ("*.md", "*.markdown", "*.txt", "*.html", "*.htm", "*.pdf", "*.json")
+DEFAULT_EXCLUDE = (".*",)
+
+
+def _globs(patterns: tuple[str, ...]) -> str:
+    return " ".join(patterns)
+
 
 TenantOption = Annotated[
     str, typer.Option("--tenant", "-t", help="Tenant whose knowledge base to use.")
@@ -25,7 +33,13 @@ TenantOption = Annotated[
 
 
 def ingest(
-    path: Annotated[Path, typer.Argument(help="A Markdown or text file, or a folder of them.")],
+    path: Annotated[
+        Path,
+        typer.Argument(
+            help="A file (Markdown, text, HTML, PDF or a Zendesk Guide JSON export), "
+            "or a folder of them."
+        ),
+    ],
     tenant: TenantOption,
     delete_missing: Annotated[
         bool,
@@ -33,9 +47,28 @@ def ingest(
             "--delete-missing", help="Remove documents whose files are no longer in PATH."
         ),
     ] = False,
+    include: Annotated[
+        list[str] | None,
+        typer.Option(
+            "--include",
+            metavar="GLOB",
+            help=f"Load only files matching GLOB; repeatable. Default: {_globs(DEFAULT_INCLUDE)}.",
+        ),
+    ] = None,
+    exclude: Annotated[
+        list[str] | None,
+        typer.Option(
+            "--exclude",
+            metavar="GLOB",
+            help="Skip files, or folders, matching GLOB; repeatable. Hidden files and folders "
+            f"({_globs(DEFAULT_EXCLUDE)}) are always skipped.",
+        ),
+    ] = None,
 ) -> None:
     """Load documents into a tenant's knowledge base; only changed ones are re-embedded.
 
+    A GLOB without "/" matches file names (and, for --exclude, folder names); with "/"
+    it matches the path below PATH, e.g. --exclude "drafts/*". Matching ignores case.
     Exits with status 1 when any file or document could not be ingested.
     """
     from knowledge import ingest_path
@@ -48,7 +81,15 @@ def ingest(
             def progress(done: int, total: int) -> None:
                 bar.update(task, completed=done if total else 1, total=total or 1)
 
-            report = ingest_path(store, tenant, path, delete_missing, progress)
+            report = ingest_path(
+                store,
+                tenant,
+                path,
+                delete_missing,
+                progress,
+                include=tuple(include) if include else DEFAULT_INCLUDE,
+                exclude=(*DEFAULT_EXCLUDE, *(exclude or ())),
+            )
     _print_report(report)
     if report.failed:
         raise typer.Exit(1)
@@ -59,14 +100,17 @@ def kb_search(
     tenant: TenantOption,
     k: Annotated[int, typer.Option("--k", "-k", min=1, max=50, help="Passages to show.")] = 4,
 ) -> None:
-    """Show the passages the agent would retrieve for a question, with their scores."""
+    """Show the passages the agent would retrieve for a question (hybrid search), with scores."""
+    from knowledge import Retriever
+
     with friendly_errors():
-        passages = _open_store().search(tenant, question, k)
-    if not passages:
+        result = Retriever(_open_store()).search(tenant, question, k)
+    if not result.passages:
         console.print(f"[yellow]no passages found in the knowledge base of {escape(tenant)}[/]")
         return
-    for rank, passage in enumerate(passages, start=1):
+    for rank, passage in enumerate(result.passages, start=1):
         _print_passage(rank, passage)
+    console.print(f"[dim]confidence {result.confidence:.3f} (cosine of the best passage)[/]")
 
 
 def kb_stats(tenant: TenantOption) -> None:

@@ -4,6 +4,9 @@ import typer
 
 from agent import __version__
 from agent.cli import doctor, graph, kb, llm_stub, serve, talk
+from agent.cli.bench import ingest as bench_ingest
+from agent.cli.bench import retrieval as bench_retrieval
+from agent.cli.bench import search as bench_search
 
 app = typer.Typer(
     name="deskhand",
@@ -16,6 +19,10 @@ app = typer.Typer(
     pretty_exceptions_enable=False,
 )
 kb_app = typer.Typer(help="Inspect the knowledge base.", no_args_is_help=True)
+bench_app = typer.Typer(
+    help="Benchmarks; each prints one JSON line, its baseline measured in the same run.",
+    no_args_is_help=True,
+)
 
 app.command()(serve.serve)
 app.command()(serve.worker)
@@ -28,6 +35,10 @@ app.command("llm-stub")(llm_stub.llm_stub)
 kb_app.command("search")(kb.kb_search)
 kb_app.command("stats")(kb.kb_stats)
 app.add_typer(kb_app, name="kb")
+bench_app.command("ingest")(bench_ingest.ingest)
+bench_app.command("retrieval")(bench_retrieval.retrieval)
+bench_app.command("search")(bench_search.search)
+app.add_typer(bench_app, name="bench")
 
 
 @app.command()

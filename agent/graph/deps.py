@@ -1,15 +1,16 @@
 """What the graph's nodes need from the rest of the process, passed in once at build time."""
 
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
 
 from agent.config.tenants import TenantRegistry
 from agent.llm.client import ChatClient
-from knowledge.types import Passage
+from agent.llm.types import ChatMessage
+from knowledge.retriever import RetrievalResult
 from tools.registry import ToolRegistry
 
-Retriever = Callable[[str, str, int], Awaitable[list[Passage]]]
-"""(tenant, query, k) -> passages, best first."""
+Retriever = Callable[[str, str, int, Sequence[ChatMessage]], Awaitable[RetrievalResult]]
+"""(tenant, latest message, k, earlier messages) -> passages best first, with a confidence."""
 
 
 @dataclass(frozen=True)

@@ -60,6 +60,7 @@ class TurnState(TypedDict, total=False):
     message: str
     # What the turn found and did
     passages: list[Passage]
+    retrieval_confidence: float
     exchange: list[ChatMessage]
     tool_calls_made: int
     draft: str

@@ -32,14 +32,15 @@ def make_degraded(deps: GraphDeps) -> Any:
         reason = state.get("degraded_reason") or NO_MODEL
         passages = state.get("passages", [])
         best = passages[0] if passages else None
-        if best is not None and best.score >= bot.retrieval.min_score:
+        confidence = state.get("retrieval_confidence", 0.0)
+        if best is not None and confidence >= bot.retrieval.min_score:
             reply = Reply(
                 text=quoted_answer(best, bot.max_reply_chars),
                 citations=(citation(best),),
                 grounded_in_kb=True,
                 degraded=True,
             )
-            detail = {"reason": reason, "quoted": best.source, "score": round(best.score, 4)}
+            detail = {"reason": reason, "quoted": best.source, "confidence": round(confidence, 4)}
             return {"reply": reply, "trace": [TraceEvent("degraded", detail)]}
         escalation = Escalation(
             reason=EscalationReason.MODEL_UNAVAILABLE,

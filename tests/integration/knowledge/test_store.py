@@ -4,17 +4,15 @@ Run with ``-s`` to see the scores of in-domain and out-of-domain questions, the
 numbers the retrieval confidence threshold is chosen from.
 """
 
-import socket
 import subprocess
 import sys
 import time
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 
 import chromadb
-import httpx
 import pytest
 from chromadb.api.types import DefaultEmbeddingFunction, Documents, Embeddings
 from chromadb.config import Settings
@@ -30,6 +28,8 @@ from knowledge import (
 )
 from knowledge.embeddings import EMBEDDING_FUNCTION_NAME
 from knowledge.types import HEADING_SEPARATOR as SEP
+from tests.support.chroma_server import chroma_executable, running_chroma
+from tests.support.knowledge_store import record_embedded
 
 DEMO_KB = Path(__file__).resolve().parents[3] / "agent" / "demo" / "kb"
 TENANT = "demo"
@@ -103,34 +103,10 @@ def store(model: SentenceTransformerEmbeddings, tmp_path: Path) -> KnowledgeStor
 @pytest.fixture
 def chroma_server(tmp_path: Path) -> Iterator[tuple[str, subprocess.Popen[bytes]]]:
     """A real Chroma server (``chroma run``) on a free port, stopped afterwards."""
-    executable = Path(sys.executable).parent / "chroma"
-    if not executable.exists():
+    if chroma_executable() is None:
         pytest.skip("the chroma command is not installed next to this Python")
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        port = probe.getsockname()[1]
-    command = [str(executable), "run", "--path", str(tmp_path / "server"), "--port", str(port)]
-    quiet = subprocess.DEVNULL
-    # Our own venv's chroma, with arguments built here: no outside input reaches the command.
-    server = subprocess.Popen(command, stdout=quiet, stderr=quiet)
-    url = f"http://127.0.0.1:{port}"
-    try:
-        _wait_for(url)
-        yield url, server
-    finally:
-        server.terminate()
-        server.wait(timeout=10)
-
-
-def _wait_for(url: str, seconds: float = 30.0) -> None:
-    deadline = time.monotonic() + seconds
-    while time.monotonic() < deadline:
-        try:
-            httpx.get(f"{url}/api/v2/heartbeat", timeout=1.0).raise_for_status()
-            return
-        except httpx.HTTPError:
-            time.sleep(0.2)
-    pytest.fail(f"chroma server at {url} did not start")
+    with running_chroma(tmp_path / "server") as server:
+        yield server.url, server.process
 
 
 def _write(folder: Path, slug: str, body: str) -> None:
@@ -138,27 +114,14 @@ def _write(folder: Path, slug: str, body: str) -> None:
     (folder / f"{slug}.md").write_text(front + body)
 
 
-def _record_embedded(store: KnowledgeStore, monkeypatch: pytest.MonkeyPatch) -> list[str]:
-    """Record every text the store embeds from now on."""
-    embedded: list[str] = []
-    original: Callable[[Sequence[str]], Embeddings] = store.embeddings.embed
-
-    def recording(texts: Sequence[str]) -> Embeddings:
-        embedded.extend(texts)
-        return original(texts)
-
-    monkeypatch.setattr(store.embeddings, "embed", recording)
-    return embedded
-
-
 @pytest.mark.slow
 def test_the_demo_articles_ingest(demo: DemoStore) -> None:
     summary = demo.report.summary
-    assert (summary.added, summary.updated, summary.unchanged, summary.removed) == (12, 0, 0, 0)
+    assert (summary.added, summary.updated, summary.unchanged, summary.removed) == (38, 0, 0, 0)
     assert demo.report.failed == 0
     stats = demo.store.stats(TENANT)
-    assert stats["documents"] == 12
-    assert stats["chunks"] >= 36  # every article has several sections
+    assert stats["documents"] == 38
+    assert stats["chunks"] >= 3 * 38  # every article has several sections
 
 
 @pytest.mark.slow
@@ -205,7 +168,7 @@ def test_a_second_sync_changes_nothing_and_loads_no_model(demo: DemoStore) -> No
     report = ingest_path(fresh, TENANT, DEMO_KB)
 
     summary = report.summary
-    assert (summary.added, summary.updated, summary.unchanged, summary.removed) == (0, 0, 12, 0)
+    assert (summary.added, summary.updated, summary.unchanged, summary.removed) == (0, 0, 38, 0)
     assert report.failed == 0
     assert fresh.embeddings.is_loaded is False
     assert fresh.stats(TENANT) == demo.store.stats(TENANT)
@@ -222,7 +185,7 @@ def test_editing_one_document_re_embeds_only_it(
         "opening-hours",
         "## Weekdays\n\nThe shop is open from ten to five.\n\n## Sundays\n\nClosed on Sundays.",
     )
-    embedded = _record_embedded(store, monkeypatch)
+    embedded = record_embedded(store, monkeypatch)
 
     summary = ingest_path(store, TENANT, folder).summary
 

@@ -1,6 +1,6 @@
 """Fixtures for the graph's tests: the demo bot, fixed passages and the scripted model."""
 
-from collections.abc import AsyncIterator, Callable, Iterator
+from collections.abc import AsyncIterator, Callable, Iterator, Sequence
 from dataclasses import replace
 from pathlib import Path
 from typing import Any
@@ -16,6 +16,8 @@ from agent.graph.state import TurnState
 from agent.llm.client import ChatClient
 from agent.llm.config import LLMConfig
 from agent.llm.stub import ScriptedModelServer
+from agent.llm.types import ChatMessage
+from knowledge.retriever import RetrievalResult
 from knowledge.types import Passage
 from tools.context import Customer
 from tools.demo_shop import DemoShop, demo_shop_tools
@@ -67,15 +69,22 @@ def turn(message: str, history: list[Any] | None = None) -> TurnState:
 
 
 class Retrieval:
-    """Returns fixed passages and remembers the queries (retrieval is tested elsewhere)."""
+    """Returns fixed passages and remembers the queries (retrieval is tested elsewhere).
+
+    Its confidence is the first passage's score, as the real retriever's is without a
+    reranker when dense and BM25 search disagree.
+    """
 
     def __init__(self, passages: list[Passage]) -> None:
         self.passages = passages
-        self.queries: list[str] = []
+        self.queries: list[tuple[str, list[Any]]] = []
 
-    async def __call__(self, tenant: str, query: str, k: int) -> list[Passage]:
-        self.queries.append(query)
-        return self.passages[:k]
+    async def __call__(
+        self, tenant: str, query: str, k: int, history: Sequence[ChatMessage]
+    ) -> RetrievalResult:
+        self.queries.append((query, list(history)))
+        found = self.passages[:k]
+        return RetrievalResult(found, found[0].score if found else 0.0)
 
 
 @pytest.fixture(scope="module")

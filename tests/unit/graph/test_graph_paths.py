@@ -110,6 +110,7 @@ async def test_system_prompt_is_identical_across_conversations(
     ]
     await graph.ainvoke(turn("Second question", history))
     first, second = model.requests
+    assert graph.retrieval.queries[1] == ("Second question", history)
     assert first["messages"][0] == second["messages"][0]
     assert first["tools"] == second["tools"]
     assert [m["content"] for m in second["messages"][1:3]] == ["hi", "hello"]
