@@ -80,7 +80,8 @@ def _knowledge(settings: Settings) -> Check:
 def _embedding_model(settings: Settings) -> Check:
     name = settings.embedding_model or "all-MiniLM-L6-v2 (packaged)"
     found, detail = model_available(settings.embedding_model)
-    return Check("embedding model", found, f"{name}: {detail}")
+    backend = f"backend {settings.embedding_backend}"
+    return Check("embedding model", found, f"{name}, {backend}: {detail}")
 
 
 async def _model(settings: Settings) -> Check:

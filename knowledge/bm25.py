@@ -28,7 +28,8 @@ from typing import Any
 import numpy as np
 import numpy.typing as npt
 
-from knowledge.store import KnowledgeStore, StoredChunk
+from knowledge.records import StoredChunk
+from knowledge.store import KnowledgeStore
 from knowledge.types import HEADING_SEPARATOR
 
 logger = logging.getLogger(__name__)

@@ -117,6 +117,9 @@ def onnx_dir(models_dir: Path, model: str | None) -> Path:
 def _load_model(model: str | None, device: str) -> Any:
     """Load a SentenceTransformer: the packaged all-MiniLM-L6-v2 when ``model`` is None."""
     os.environ.setdefault("HF_HUB_OFFLINE", "1")  # a library switch: never reach a model hub
+    # Idle OpenMP threads sleep instead of spinning: with spinning threads a query embedding
+    # on a busy 2-core machine takes hundreds of milliseconds instead of about ten.
+    os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
     from sentence_transformers import SentenceTransformer
 
     if model is None:

@@ -19,8 +19,9 @@ import numpy as np
 from knowledge.bm25 import Bm25Indexes
 from knowledge.fusion import reciprocal_rank_fusion
 from knowledge.query import Turn, build_query
+from knowledge.records import StoredChunk, Vector
 from knowledge.rerank import Reranker, probability
-from knowledge.store import KnowledgeStore, StoredChunk, Vector
+from knowledge.store import KnowledgeStore
 from knowledge.types import HEADING_SEPARATOR, Passage
 
 logger = logging.getLogger(__name__)

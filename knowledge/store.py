@@ -1,8 +1,7 @@
 """The knowledge store: one Chroma collection per tenant and embedding model.
 
 Embedded (``PersistentClient``) by default, a Chroma server (``HttpClient``) when
-``chroma_url`` is set. Chroma's errors are translated here, at the boundary:
-a store that cannot be opened or reached raises ``KnowledgeUnavailable``.
+``chroma_url`` is set; ``knowledge.chroma`` opens the client and translates its errors.
 
 Vectors are computed by our own embedding function and handed to Chroma, so
 Chroma's default embedding function (which would download a model) never runs.
@@ -18,27 +17,23 @@ import logging
 import re
 import threading
 import uuid
-from collections.abc import Callable, Collection, Iterable, Iterator, Mapping, Sequence
-from contextlib import contextmanager
+from collections.abc import Callable, Collection, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from typing import Any, cast
-from urllib.parse import urlsplit
 
-import chromadb
-import httpx
 import numpy as np
 import numpy.typing as npt
 from chromadb.api import ClientAPI
 from chromadb.api.models.Collection import Collection as ChromaCollection
-from chromadb.api.types import Embeddable, EmbeddingFunction, GetResult, Include, QueryResult
-from chromadb.config import Settings
-from chromadb.errors import ChromaError, NotFoundError
+from chromadb.api.types import Embeddable, EmbeddingFunction, Include
 
+from knowledge.chroma import CollectionGone, conflict, connect, translated
 from knowledge.chunking import chunk_document
 from knowledge.config import KnowledgeConfig
 from knowledge.embeddings import SentenceTransformerEmbeddings, model_label, model_slug
-from knowledge.errors import KnowledgeError, KnowledgeUnavailable
-from knowledge.types import HEADING_SEPARATOR, Chunk, Document, Passage
+from knowledge.errors import KnowledgeError
+from knowledge.records import StoredChunk, Vector, scored_chunks, stored_chunks
+from knowledge.types import Chunk, Document, Passage
 
 logger = logging.getLogger(__name__)
 
@@ -69,31 +64,6 @@ class SyncSummary:
     @property
     def failed(self) -> int:
         return len(self.failures)
-
-
-Vector = npt.NDArray[np.float32]
-
-
-@dataclass(frozen=True)
-class StoredChunk:
-    """A chunk as the collection holds it: its text, its metadata and, if asked, its vector."""
-
-    id: str
-    text: str
-    metadata: Mapping[str, Any]
-    vector: Vector | None = None
-
-    @property
-    def source(self) -> str:
-        return str(self.metadata.get("source", ""))
-
-    @property
-    def locale(self) -> str:
-        return str(self.metadata.get("locale", "en"))
-
-    def passage(self, score: float) -> Passage:
-        """This chunk as a Passage with ``score`` (a cosine similarity)."""
-        return _passage(self.id, self.text, self.metadata, score)
 
 
 @dataclass
@@ -137,7 +107,7 @@ class KnowledgeStore:
     @classmethod
     def open(cls, config: KnowledgeConfig) -> "KnowledgeStore":
         """Open the embedded store or connect to the server; raise KnowledgeUnavailable."""
-        return cls(_connect(config), config)
+        return cls(connect(config), config)
 
     @property
     def embeddings(self) -> SentenceTransformerEmbeddings:
@@ -171,7 +141,7 @@ class KnowledgeStore:
 
     def ping(self) -> None:
         """Check that the store answers; raise KnowledgeUnavailable if not."""
-        with _translated("the knowledge store does not answer"):
+        with translated("the knowledge store does not answer"):
             self._client.heartbeat()
 
     def search(
@@ -192,17 +162,17 @@ class KnowledgeStore:
         if collection is None or n < 1:
             return []
         try:
-            with _translated(f"cannot search the knowledge base of {tenant}", gone_ok=True):
+            with translated(f"cannot search the knowledge base of {tenant}", gone_ok=True):
                 result = collection.query(
                     query_embeddings=np.asarray([vector], dtype=np.float32),
                     n_results=n,
                     where={"locale": locale} if locale else None,
                     include=["documents", "metadatas", "distances"],
                 )
-        except _CollectionGone:
+        except CollectionGone:
             self._forget(collection.name)
             return []
-        return list(_scored_chunks(result))
+        return list(scored_chunks(result))
 
     def fetch(
         self, tenant: str, ids: Sequence[str], vectors: bool = False
@@ -215,12 +185,12 @@ class KnowledgeStore:
         if not vectors:
             include = ["documents", "metadatas"]
         try:
-            with _translated(f"cannot read the knowledge base of {tenant}", gone_ok=True):
+            with translated(f"cannot read the knowledge base of {tenant}", gone_ok=True):
                 page = collection.get(ids=list(ids), include=include)
-        except _CollectionGone:
+        except CollectionGone:
             self._forget(collection.name)
             return {}
-        return {chunk.id: chunk for chunk in _stored_chunks(page)}
+        return {chunk.id: chunk for chunk in stored_chunks(page)}
 
     def chunks(self, tenant: str) -> Iterator[StoredChunk]:
         """Every chunk of the tenant's collection (text and metadata, no vectors), paged."""
@@ -230,14 +200,14 @@ class KnowledgeStore:
         offset = 0
         while True:
             try:
-                with _translated(f"cannot read the knowledge base of {tenant}", gone_ok=True):
+                with translated(f"cannot read the knowledge base of {tenant}", gone_ok=True):
                     page = collection.get(
                         include=["documents", "metadatas"], limit=_PAGE_SIZE, offset=offset
                     )
-            except _CollectionGone:
+            except CollectionGone:
                 self._forget(collection.name)
                 return
-            yield from _stored_chunks(page)
+            yield from stored_chunks(page)
             if len(page["ids"]) < _PAGE_SIZE:
                 return
             offset += _PAGE_SIZE
@@ -253,18 +223,18 @@ class KnowledgeStore:
         """
         name = self.collection_name(tenant)
         try:
-            with _translated(f"cannot open the knowledge base of {tenant}", gone_ok=True):
+            with translated(f"cannot open the knowledge base of {tenant}", gone_ok=True):
                 collection = self._client.get_collection(
                     name, embedding_function=self._chroma_embeddings
                 )
                 stamp = (collection.metadata or {}).get(_REVISION_KEY)
                 if stamp is None:
                     stamp = f"count={collection.count()}"
-        except _CollectionGone:
+        except CollectionGone:
             self._forget(name)
             return None
         except ValueError as error:
-            raise _conflict(name, error) from None
+            raise conflict(name, error) from None
         return f"{collection.id}:{stamp}"
 
     def add_chunks(self, tenant: str, chunks: Sequence[Chunk], vectors: npt.ArrayLike) -> None:
@@ -278,7 +248,7 @@ class KnowledgeStore:
             raise KnowledgeError("add_chunks needs one vector per chunk")
         with self._sync_lock:
             collection = self._create_collection(tenant)
-            with _translated(f"cannot write to the knowledge base of {tenant}"):
+            with translated(f"cannot write to the knowledge base of {tenant}"):
                 for start in range(0, len(chunks), _PAGE_SIZE):
                     part = chunks[start : start + _PAGE_SIZE]
                     collection.upsert(
@@ -329,7 +299,7 @@ class KnowledgeStore:
         collection = self._collection(tenant)
         try:
             stored = self._stored_sources(collection, gone_ok=True) if collection else {}
-        except _CollectionGone:
+        except CollectionGone:
             self._forget(self.collection_name(tenant))
             stored = {}
         return {"chunks": sum(len(s.ids) for s in stored.values()), "documents": len(stored)}
@@ -342,21 +312,21 @@ class KnowledgeStore:
         if cached is not None:
             return cached
         try:
-            with _translated(f"cannot open the knowledge base of {tenant}", gone_ok=True):
+            with translated(f"cannot open the knowledge base of {tenant}", gone_ok=True):
                 collection = self._client.get_collection(
                     name, embedding_function=self._chroma_embeddings
                 )
-        except _CollectionGone:
+        except CollectionGone:
             return None
         except ValueError as error:
-            raise _conflict(name, error) from None
+            raise conflict(name, error) from None
         return self._remember(collection)
 
     def _create_collection(self, tenant: str) -> ChromaCollection:
         """The tenant's collection, created if missing; never from the cache (it may be stale)."""
         name = self.collection_name(tenant)
         try:
-            with _translated(f"cannot open the knowledge base of {tenant}"):
+            with translated(f"cannot open the knowledge base of {tenant}"):
                 collection = self._client.get_or_create_collection(
                     name,
                     configuration={"hnsw": {"space": "cosine"}},
@@ -368,14 +338,14 @@ class KnowledgeStore:
                     embedding_function=self._chroma_embeddings,
                 )
         except ValueError as error:
-            raise _conflict(name, error) from None
+            raise conflict(name, error) from None
         self._forget(name)
         return self._remember(collection)
 
     def _bump_revision(self, collection: ChromaCollection) -> None:
         """Stamp the collection as changed, for ``revision`` readers in any process."""
         metadata = {**(collection.metadata or {}), _REVISION_KEY: uuid.uuid4().hex}
-        with _translated(f"cannot update collection {collection.name}"):
+        with translated(f"cannot update collection {collection.name}"):
             collection.modify(metadata=metadata)
         self._generation += 1
 
@@ -449,7 +419,7 @@ class KnowledgeStore:
         for group in _groups(plan.writes, max(self._embeddings.batch_size, _SYNC_WINDOW)):
             chunks = [chunk for _, doc_chunks in group for chunk in doc_chunks]
             vectors = self._embed_chunks(chunks, tracker.advance)
-            with _translated(f"cannot write to the knowledge base of {tenant}"):
+            with translated(f"cannot write to the knowledge base of {tenant}"):
                 for start in range(0, len(chunks), _PAGE_SIZE):  # one huge document, too
                     part = chunks[start : start + _PAGE_SIZE]
                     collection.upsert(
@@ -485,7 +455,7 @@ class KnowledgeStore:
         self, collection: ChromaCollection, sources: Sequence[str], stored: dict[str, _StoredSource]
     ) -> None:
         ids = [chunk_id for source in sources for chunk_id in stored[source].ids]
-        with _translated("cannot remove documents from the knowledge base"):
+        with translated("cannot remove documents from the knowledge base"):
             for start in range(0, len(ids), _PAGE_SIZE):
                 collection.delete(ids=ids[start : start + _PAGE_SIZE])
 
@@ -504,100 +474,12 @@ class _Progress:
             self.callback(self.done, self.total)
 
 
-class _CollectionGone(Exception):
-    """The collection does not exist (any more)."""
-
-
-@contextmanager
-def _translated(action: str, gone_ok: bool = False) -> Iterator[None]:
-    """Turn Chroma and transport errors into KnowledgeUnavailable.
-
-    With ``gone_ok``, a missing collection raises ``_CollectionGone`` instead, for
-    callers that treat it as empty.
-    """
-    try:
-        yield
-    except NotFoundError as error:
-        if gone_ok:
-            raise _CollectionGone(str(error)) from error
-        raise KnowledgeUnavailable(f"{action}: {error}") from error
-    except (ChromaError, httpx.HTTPError, OSError) as error:
-        raise KnowledgeUnavailable(f"{action}: {_described(error)}") from error
-
-
-def _described(error: Exception) -> str:
-    """The error, naming the Chroma server when a request to it failed (it is down, say)."""
-    if not isinstance(error, httpx.TransportError):
-        return str(error)
-    try:
-        url = error.request.url
-    except RuntimeError:  # an error raised without its request
-        return str(error)
-    return f"chroma at {url.scheme}://{url.netloc.decode('ascii')} does not answer: {error}"
-
-
-def _conflict(name: str, error: ValueError) -> KnowledgeError:
-    """Chroma refuses a collection made with another embedding function."""
-    return KnowledgeError(f"collection {name} cannot be used: {error}")
-
-
-def _connect(config: KnowledgeConfig) -> ClientAPI:
-    settings = Settings(anonymized_telemetry=False)
-    if config.chroma_url:
-        return _connect_http(config.chroma_url, config.timeout_s, settings)
-    try:
-        config.persist_dir.mkdir(parents=True, exist_ok=True)
-        return chromadb.PersistentClient(path=str(config.persist_dir), settings=settings)
-    except Exception as error:  # any failure here means there is no store to use
-        raise KnowledgeUnavailable(
-            f"cannot open the knowledge store in {config.persist_dir}: {error}"
-        ) from error
-
-
-def _connect_http(url: str, timeout_s: float, settings: Settings) -> ClientAPI:
-    """Connect to a Chroma server, every request bounded by ``timeout_s``.
-
-    chromadb's HTTP client has no timeout setting and makes a first request while
-    it is being built, so the server is checked first with a bounded heartbeat, and
-    the client's session gets the timeout as soon as it exists.
-    """
-    parts = urlsplit(url)
-    if parts.scheme not in ("http", "https") or not parts.hostname or parts.path not in ("", "/"):
-        raise KnowledgeUnavailable(f"chroma url {url!r} must look like http(s)://host[:port]")
-    _check_heartbeat(url.rstrip("/"), timeout_s)
-    port = parts.port or (443 if parts.scheme == "https" else 80)
-    try:
-        client = chromadb.HttpClient(
-            host=parts.hostname, port=port, ssl=parts.scheme == "https", settings=settings
-        )
-    except Exception as error:  # any failure here means the server cannot be used
-        raise KnowledgeUnavailable(f"cannot connect to chroma at {url}: {error}") from error
-    _set_http_timeout(client, timeout_s)
-    return client
-
-
-def _check_heartbeat(url: str, timeout_s: float) -> None:
-    try:
-        response = httpx.get(f"{url}/api/v2/heartbeat", timeout=timeout_s)
-        response.raise_for_status()
-    except httpx.HTTPError as error:
-        raise KnowledgeUnavailable(f"chroma at {url} does not answer: {error}") from error
-
-
-def _set_http_timeout(client: ClientAPI, timeout_s: float) -> None:
-    session = getattr(getattr(client, "_server", None), "_session", None)
-    if isinstance(session, httpx.Client):
-        session.timeout = httpx.Timeout(timeout_s)
-    else:
-        logger.warning("cannot set a timeout on chromadb's HTTP client; requests are unbounded")
-
-
 def _all_metadata(
     collection: ChromaCollection, gone_ok: bool
 ) -> Iterator[tuple[str, dict[str, Any]]]:
     offset = 0
     while True:
-        with _translated(f"cannot read collection {collection.name}", gone_ok=gone_ok):
+        with translated(f"cannot read collection {collection.name}", gone_ok=gone_ok):
             page = collection.get(include=["metadatas"], limit=_PAGE_SIZE, offset=offset)
         metadatas = page["metadatas"] or []
         for chunk_id, metadata in zip(page["ids"], metadatas, strict=True):
@@ -652,43 +534,5 @@ def _metadata(tenant: str, chunk: Chunk) -> dict[str, str | int]:
     return metadata
 
 
-def _scored_chunks(result: QueryResult) -> Iterator[tuple[StoredChunk, float]]:
-    """A query's chunks with their cosine similarity (``1 - distance`` in cosine space)."""
-    ids = result["ids"][0] if result["ids"] else []
-    documents = (result["documents"] or [[]])[0]
-    metadatas = (result["metadatas"] or [[]])[0]
-    distances = (result["distances"] or [[]])[0]
-    for chunk_id, text, metadata, distance in zip(
-        ids, documents, metadatas, distances, strict=True
-    ):
-        yield StoredChunk(chunk_id, text or "", dict(metadata or {})), 1.0 - float(distance)
-
-
-def _stored_chunks(page: GetResult) -> Iterator[StoredChunk]:
-    """The chunks of a ``get``, in Chroma's order (not necessarily the order of the ids asked)."""
-    ids = page["ids"]
-    documents = page["documents"] or [""] * len(ids)
-    metadatas: Sequence[Mapping[str, Any] | None] = page["metadatas"] or [None] * len(ids)
-    vectors = page["embeddings"]
-    for index, (chunk_id, text, metadata) in enumerate(zip(ids, documents, metadatas, strict=True)):
-        vector = None if vectors is None else np.asarray(vectors[index], dtype=np.float32)
-        yield StoredChunk(chunk_id, text or "", dict(metadata or {}), vector)
-
-
 def _by_score(passage: Passage) -> float:
     return passage.score
-
-
-def _passage(chunk_id: str, text: str, metadata: Mapping[str, Any], score: float) -> Passage:
-    heading = str(metadata.get("heading_path") or "")
-    url = metadata.get("url")
-    return Passage(
-        text=text,
-        title=str(metadata.get("title", "")),
-        heading_path=tuple(heading.split(HEADING_SEPARATOR)) if heading else (),
-        source=str(metadata.get("source", "")),
-        url=str(url) if url is not None else None,
-        score=score,
-        chunk_id=chunk_id,
-        locale=str(metadata.get("locale", "en")),
-    )

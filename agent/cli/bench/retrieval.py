@@ -12,7 +12,6 @@ Prints one JSON line on stdout; progress goes to stderr.
 from __future__ import annotations
 
 import json
-import os
 import tempfile
 import time
 from collections.abc import Callable, Sequence
@@ -59,11 +58,22 @@ class Scores:
 
 
 def retrieval(
-    corpus: Annotated[Path, typer.Argument(help="Folder of documents to search.")],
-    questions: Annotated[
+    corpus: Annotated[
         Path,
-        typer.Argument(help='JSONL of {"question", "history", "relevant": [file names]}.'),
+        typer.Option(
+            "--corpus",
+            help="Folder of documents to search, or a data set folder holding corpus/ and "
+            "questions.jsonl (as ../shared/data/doc2dial-dev).",
+        ),
     ],
+    questions: Annotated[
+        Path | None,
+        typer.Option(
+            "--questions",
+            help='JSONL of {"question", "history", "relevant": [file names]} '
+            "(default: questions.jsonl beside the corpus).",
+        ),
+    ] = None,
     first_turn_only: Annotated[
         bool, typer.Option("--first-turn-only", help="Only questions that open a dialogue.")
     ] = False,
@@ -80,11 +90,23 @@ def retrieval(
     baseline_mrr_at_10, p50_ms and p99_ms (our retrieval per question, query embedding
     included).
     """
-    passive_openmp()
+    corpus, questions = data_set(corpus, questions)
     items = read_questions(questions, first_turn_only, limit)
     with friendly_errors(), tempfile.TemporaryDirectory(prefix="deskhand-bench-") as tmp:
         result = _run(corpus, items, k, Path(tmp))
     typer.echo(json.dumps(result))
+
+
+def data_set(corpus: Path, questions: Path | None) -> tuple[Path, Path]:
+    """The documents folder and the questions file: given, or found in a data set folder."""
+    documents = corpus / "corpus" if (corpus / "corpus").is_dir() else corpus
+    if questions is None:
+        questions = corpus / "questions.jsonl"
+    if not documents.is_dir():
+        raise typer.BadParameter(f"{documents} is not a folder", param_hint="--corpus")
+    if not questions.is_file():
+        raise typer.BadParameter(f"{questions} does not exist", param_hint="--questions")
+    return documents, questions
 
 
 def _run(corpus: Path, items: list[Question], k: int, tmp: Path) -> dict[str, Any]:
@@ -244,12 +266,3 @@ def fixed_chunks(documents: Sequence[Document], size: int) -> list[Chunk]:
 
 def _log(message: str) -> None:
     errors.print(f"[dim]bench:[/] {message}", highlight=False)
-
-
-def passive_openmp() -> None:
-    """Idle OpenMP threads sleep instead of spinning (set before torch first loads).
-
-    With spinning threads, a query embedding on a busy 2-core machine takes hundreds
-    of milliseconds instead of about ten.
-    """
-    os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")

@@ -26,7 +26,7 @@ from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
-from agent.cli.bench.retrieval import passive_openmp, percentile
+from agent.cli.bench.retrieval import percentile
 from agent.cli.common import errors, friendly_errors
 
 if TYPE_CHECKING:
@@ -51,7 +51,6 @@ def search(
     Prints one JSON line: chunks, p50_ms, p99_ms and rss_mb (the peak resident memory
     of this process).
     """
-    passive_openmp()
     with friendly_errors(), tempfile.TemporaryDirectory(prefix="deskhand-bench-") as tmp:
         latencies = _run(chunks, queries, Path(tmp))
     result = {

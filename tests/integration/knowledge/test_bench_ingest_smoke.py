@@ -5,10 +5,10 @@ import os
 from pathlib import Path
 
 import pytest
-import typer
 from typer.testing import CliRunner
 
-from agent.cli.bench.ingest import ROUND_CHUNKS, embedding_texts, ingest, write_articles
+from agent.cli.bench.ingest import ROUND_CHUNKS, embedding_texts, write_articles
+from agent.cli.main import app
 
 FIELDS = {"chunks", "pipeline_chunks_per_s", "raw_encode_chunks_per_s", "ratio", "backend"}
 
@@ -24,9 +24,7 @@ def clean_environment(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
 
 
 def _bench(*args: str) -> dict[str, object]:
-    app = typer.Typer()
-    app.command()(ingest)
-    result = CliRunner().invoke(app, list(args))
+    result = CliRunner().invoke(app, ["bench", "ingest", *args])
     assert result.exit_code == 0, result.output
     lines = result.stdout.splitlines()
     assert len(lines) == 1, result.stdout
@@ -58,10 +56,7 @@ def test_the_onnx_backend_can_be_benchmarked(tmp_path: Path) -> None:
 
 
 def test_an_unknown_backend_is_refused() -> None:
-    app = typer.Typer()
-    app.command()(ingest)
-
-    result = CliRunner().invoke(app, ["--backend", "tpu"])
+    result = CliRunner().invoke(app, ["bench", "ingest", "--backend", "tpu"])
 
     assert result.exit_code == 2
     assert "unknown backend 'tpu'" in result.stderr

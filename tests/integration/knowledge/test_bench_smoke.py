@@ -12,8 +12,7 @@ import pytest
 import typer
 from typer.testing import CliRunner
 
-from agent.cli.bench.retrieval import retrieval
-from agent.cli.bench.search import search
+from agent.cli.main import app as main_app
 
 DEMO_KB = Path(__file__).resolve().parents[3] / "agent" / "demo" / "kb"
 ARTICLES = [
@@ -49,10 +48,8 @@ pytestmark = pytest.mark.slow
 
 @pytest.fixture
 def app() -> typer.Typer:
-    bench = typer.Typer()
-    bench.command("retrieval")(retrieval)
-    bench.command("search")(search)
-    return bench
+    """The real ``deskhand`` command line: the benches run as ``deskhand bench ...``."""
+    return main_app
 
 
 @pytest.fixture
@@ -77,7 +74,9 @@ def _json_line(app: typer.Typer, arguments: list[str]) -> dict[str, Any]:
 
 def test_retrieval_bench_prints_one_json_line(app: typer.Typer, corpus: tuple[Path, Path]) -> None:
     folder, questions = corpus
-    figures = _json_line(app, ["retrieval", str(folder), str(questions)])
+    figures = _json_line(
+        app, ["bench", "retrieval", "--corpus", str(folder), "--questions", str(questions)]
+    )
     assert set(figures) == {
         "questions",
         "recall_at_5",
@@ -96,7 +95,8 @@ def test_retrieval_bench_prints_one_json_line(app: typer.Typer, corpus: tuple[Pa
 
 def test_retrieval_bench_filters_and_limits(app: typer.Typer, corpus: tuple[Path, Path]) -> None:
     folder, questions = corpus
-    arguments = ["retrieval", str(folder), str(questions), "--first-turn-only", "--limit", "2"]
+    arguments = ["bench", "retrieval", "--corpus", str(folder), "--questions", str(questions)]
+    arguments += ["--first-turn-only", "--limit", "2"]
     assert _json_line(app, arguments)["questions"] == 2
 
 
@@ -106,13 +106,15 @@ def test_retrieval_bench_refuses_a_bad_questions_file(
     folder, _ = corpus
     bad = tmp_path / "bad.jsonl"
     bad.write_text('{"question": "no relevant list"}\n')
-    result = CliRunner().invoke(app, ["retrieval", str(folder), str(bad)])
+    result = CliRunner().invoke(
+        app, ["bench", "retrieval", "--corpus", str(folder), "--questions", str(bad)]
+    )
     assert result.exit_code == 1
     assert "bad.jsonl:1" in result.output
 
 
 def test_search_bench_prints_one_json_line(app: typer.Typer) -> None:
-    figures = _json_line(app, ["search", "--chunks", "500", "--queries", "20"])
+    figures = _json_line(app, ["bench", "search", "--chunks", "500", "--queries", "20"])
     assert set(figures) == {"chunks", "p50_ms", "p99_ms", "rss_mb"}
     assert figures["chunks"] == 500
     assert 0.0 < figures["p50_ms"] <= figures["p99_ms"]

@@ -3,7 +3,7 @@
 from pathlib import Path
 
 from knowledge.bm25 import Bm25Index, index_text, stopwords_for, tokenize
-from knowledge.store import StoredChunk
+from knowledge.records import StoredChunk
 
 
 def _chunk(chunk_id: str, text: str, title: str = "", locale: str = "en") -> StoredChunk:
