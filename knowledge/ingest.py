@@ -20,6 +20,7 @@ class IngestReport:
 
     summary: SyncSummary
     failures: tuple[tuple[str, str], ...] = ()
+    deletions_skipped: bool = False
 
     @property
     def all_failures(self) -> tuple[tuple[str, str], ...]:
@@ -45,18 +46,19 @@ def ingest_path(
 
     In a folder, files matching ``include`` and not ``exclude`` are loaded (see
     ``knowledge.loaders.walk``); files over ``max_file_bytes`` are reported, not read.
-    With ``delete_missing``, documents whose files are gone are removed; a file
-    that exists but failed to load this time keeps its previous chunks.
+    With ``delete_missing``, documents whose files are gone are removed, but only when
+    every file loaded: a file that failed to load may hold many documents (a Zendesk
+    export does), so after any failure nothing is deleted (``deletions_skipped``).
     ``progress(done, total)`` counts chunks embedded.
     """
     if not path.exists():
         raise IngestError(f"{path} does not exist")
     loaded = load_path(path, include, exclude, max_file_bytes)
+    skip_deletions = delete_missing and bool(loaded.failures)
     summary = store.sync_documents(
         tenant,
         loaded.documents,
-        delete_missing=delete_missing,
-        keep_sources={source for source, _ in loaded.failures},
+        delete_missing=delete_missing and not skip_deletions,
         progress=progress,
     )
-    return IngestReport(summary=summary, failures=tuple(loaded.failures))
+    return IngestReport(summary, tuple(loaded.failures), deletions_skipped=skip_deletions)

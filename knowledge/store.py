@@ -271,6 +271,9 @@ class KnowledgeStore:
 
         A document whose stored chunks carry its current content hash is left alone;
         a changed one is re-chunked and re-embedded, and its old chunks removed.
+        Documents are written whole, window by window, new chunks before the old ones
+        are deleted: a sync that stops midway leaves every document searchable (old or
+        new), and the next sync finishes the work (mixed chunks do not count as current).
         With ``delete_missing``, sources absent from ``documents`` are removed, except
         those in ``keep_sources`` (for example files that failed to load this time).
         ``progress(done, total)`` counts chunks embedded. Nothing to embed means the
@@ -280,10 +283,12 @@ class KnowledgeStore:
             collection = self._create_collection(tenant)
             stored = self._stored_sources(collection)
             plan = self._plan(documents, stored, delete_missing, keep_sources)
-            self._write(collection, tenant, plan, stored, progress)
-            self._remove_sources(collection, plan.removed_sources, stored)
-            if plan.writes or plan.removed_sources:
-                self._bump_revision(collection)
+            try:
+                self._write(collection, tenant, plan, stored, progress)
+                self._remove_sources(collection, plan.removed_sources, stored)
+            finally:  # even a sync that stopped midway may have changed the collection
+                if plan.writes or plan.removed_sources:
+                    self._bump_revision(collection)
         summary = SyncSummary(
             added=plan.added,
             updated=plan.updated,
@@ -416,7 +421,7 @@ class KnowledgeStore:
     ) -> None:
         tracker = _Progress(progress, total=sum(len(chunks) for _, chunks in plan.writes))
         tracker.advance(0)
-        for group in _groups(plan.writes, max(self._embeddings.batch_size, _SYNC_WINDOW)):
+        for group in _groups(plan.writes, _SYNC_WINDOW):
             chunks = [chunk for _, doc_chunks in group for chunk in doc_chunks]
             vectors = self._embed_chunks(chunks, tracker.advance)
             with translated(f"cannot write to the knowledge base of {tenant}"):
@@ -429,8 +434,8 @@ class KnowledgeStore:
                         metadatas=[_metadata(tenant, chunk) for chunk in part],
                     )
                 stale = _stale_ids(group, stored)
-                if stale:
-                    collection.delete(ids=stale)
+                for start in range(0, len(stale), _PAGE_SIZE):  # Chroma caps one call's batch
+                    collection.delete(ids=stale[start : start + _PAGE_SIZE])
 
     def _embed_chunks(self, chunks: Sequence[Chunk], embedded: Callable[[int], None]) -> Vector:
         """The chunks' vectors, in order; ``embedded(count)`` after each batch.

@@ -151,6 +151,10 @@ def _print_report(report: IngestReport) -> None:
     )
     for source, reason in report.all_failures:
         console.print(f"  [red]failed[/] {escape(source)}: {escape(reason)}")
+    if report.deletions_skipped:
+        console.print(
+            "  [yellow]--delete-missing skipped: nothing is removed while a file fails to load[/]"
+        )
 
 
 def _print_passage(rank: int, passage: Passage) -> None:

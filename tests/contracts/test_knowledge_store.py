@@ -282,3 +282,34 @@ def test_a_server_that_goes_down_is_named_in_the_error(
             with pytest.raises(KnowledgeUnavailable) as raised:
                 attempt()
             assert server.url in str(raised.value)
+
+
+def test_an_interrupted_sync_keeps_the_previous_state_and_is_resumed(
+    store: KnowledgeStore, tenant: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    store.sync_documents(tenant, SHOP)
+    edited = [_edited(d, d.text + "\n\nUpdated: ask in the shop for details.") for d in SHOP]
+    monkeypatch.setattr("knowledge.store._SYNC_WINDOW", 1)  # one document per window
+    original = store.embeddings.embed
+    calls = 0
+
+    def fails_on_the_second_window(texts: Sequence[str]) -> Embeddings:
+        nonlocal calls
+        calls += 1
+        if calls == 2:
+            raise KnowledgeUnavailable("embedding stopped (simulated crash)")
+        return original(texts)
+
+    monkeypatch.setattr(store.embeddings, "embed", fails_on_the_second_window)
+    with pytest.raises(KnowledgeUnavailable, match="simulated crash"):
+        store.sync_documents(tenant, edited)
+
+    # Every document is still there and searchable: the first one updated, the rest old.
+    assert store.stats(tenant) == {"chunks": 3, "documents": 3}
+    found = store.search(tenant, "Can I bring my dog?", k=1)
+    assert found[0].source == "pets.md"
+
+    monkeypatch.setattr(store.embeddings, "embed", original)
+    resumed = store.sync_documents(tenant, edited)
+    assert (resumed.updated, resumed.unchanged) == (2, 1)
+    assert _counts(store.sync_documents(tenant, edited)) == (0, 0, 3, 0, 0)

@@ -239,9 +239,27 @@ def test_a_file_that_fails_to_load_keeps_its_chunks_under_delete_missing(
 
     report = ingest_path(store, TENANT, folder, delete_missing=True)
 
-    assert report.summary.removed == 0
+    assert report.summary.removed == 0 and report.deletions_skipped
     assert [source for source, _ in report.failures] == ["vouchers.md"]
     assert store.stats(TENANT)["documents"] == 3
+
+
+@pytest.mark.slow
+def test_a_failed_file_stops_every_deletion_not_only_its_own(
+    store: KnowledgeStore, folder: Path
+) -> None:
+    """A Zendesk export that fails to load must not take its articles with it."""
+    ingest_path(store, TENANT, folder)
+    removed = sorted(folder.iterdir())[0]
+    removed.unlink()
+    (folder / "vouchers.md").write_bytes(b"\xff\xfe broken now")
+
+    skipped = ingest_path(store, TENANT, folder, delete_missing=True)
+    assert skipped.summary.removed == 0 and skipped.deletions_skipped
+
+    (folder / "vouchers.md").write_text("# Vouchers\n\nFixed again.")
+    pruned = ingest_path(store, TENANT, folder, delete_missing=True)
+    assert pruned.summary.removed == 1 and not pruned.deletions_skipped
 
 
 @pytest.mark.slow

@@ -424,7 +424,7 @@ class RecordingStore:
 
     def __init__(self) -> None:
         self.documents: list[Document] = []
-        self.keep_sources: set[str] = set()
+        self.delete_missing: bool | None = None
 
     def sync_documents(
         self,
@@ -435,7 +435,7 @@ class RecordingStore:
         progress: object = None,
     ) -> SyncSummary:
         self.documents = list(documents)
-        self.keep_sources = set(keep_sources)
+        self.delete_missing = delete_missing
         return SyncSummary(added=len(self.documents))
 
 
@@ -460,7 +460,8 @@ def test_ingest_passes_include_exclude_and_the_size_limit_and_continues_past_fai
     assert report.summary.added == 2
     assert [source for source, _ in report.failures] == ["big.md", "latin1.md"]
     assert report.failed == 2
-    assert store.keep_sources == {"big.md", "latin1.md"}  # failed files keep their chunks
+    # A file that failed may have held many documents: nothing is deleted this time.
+    assert store.delete_missing is False and report.deletions_skipped
 
 
 def test_ingest_keeps_its_defaults(tmp_path: Path) -> None:
