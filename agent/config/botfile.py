@@ -1,8 +1,8 @@
 """The per-tenant bot file: who the bot is, what it may do and how it reaches the tenant.
 
 A bot file is YAML, one per tenant, named ``<tenant>.yaml``. String values may
-reference environment variables as ``${NAME}``; a missing variable is an error
-that names the field and the file. Unknown keys are errors too, so a typo never
+reference environment variables as ``${NAME}`` (or ``${NAME:-default}``); a missing
+variable without a default is an error that names the field and the file. Unknown keys are errors too, so a typo never
 silently disables a setting.
 """
 
@@ -20,7 +20,7 @@ from agent.config.errors import describe_validation_error
 from agent.errors import ConfigError
 
 TENANT_ID = re.compile(r"^[a-z0-9][a-z0-9_-]{0,62}$")
-_ENV_REFERENCE = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*)\}")
+_ENV_REFERENCE = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*)(?::-([^}]*))?\}")
 
 
 class _Strict(BaseModel):
@@ -162,7 +162,9 @@ class _Expansion:
         self.path = path
         self.environ = environ
 
-    def variable(self, name: str, location: str) -> str:
+    def variable(self, name: str, default: str | None, location: str) -> str:
+        if name not in self.environ and default is not None:
+            return default
         if name not in self.environ:
             raise ConfigError(
                 f"invalid configuration in {self.path}:\n"
@@ -182,7 +184,9 @@ def _expand_environment(value: Any, expansion: _Expansion, location: str) -> Any
             _expand_environment(v, expansion, _join(location, str(i))) for i, v in enumerate(value)
         ]
     if isinstance(value, str):
-        return _ENV_REFERENCE.sub(lambda match: expansion.variable(match.group(1), location), value)
+        return _ENV_REFERENCE.sub(
+            lambda match: expansion.variable(match.group(1), match.group(2), location), value
+        )
     return value
 
 

@@ -6,7 +6,6 @@ the built-in store), connected to that platform's fake over real HTTP, with fast
 """
 
 import importlib
-from collections.abc import AsyncIterator
 from contextlib import AbstractAsyncContextManager
 from dataclasses import dataclass
 from pathlib import Path
@@ -31,4 +30,4 @@ def open_backend(platform: str, tmp_path: Path) -> AbstractAsyncContextManager[B
     return result
 
 
-__all__ = ["PLATFORMS", "AsyncIterator", "BackendUnderTest", "FakeHelpdesk", "open_backend"]
+__all__ = ["PLATFORMS", "BackendUnderTest", "FakeHelpdesk", "open_backend"]

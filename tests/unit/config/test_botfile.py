@@ -111,3 +111,9 @@ def test_registry_needs_a_directory_with_bot_files(tmp_path: Path) -> None:
         TenantRegistry.load(tmp_path)
     with pytest.raises(ConfigError, match="does not exist"):
         TenantRegistry.load(tmp_path / "missing")
+
+
+def test_environment_references_may_have_a_default(tmp_path: Path) -> None:
+    data = minimal(persona="Port ${DEMO_PORT:-8080}, host ${DEMO_HOST:-}.")
+    bot = load_bot_file(write_bot(tmp_path, data), environ={"DEMO_HOST": "shop"})
+    assert bot.persona == "Port 8080, host shop."
