@@ -2,8 +2,8 @@
 
 A bot file is YAML, one per tenant, named ``<tenant>.yaml``. String values may
 reference environment variables as ``${NAME}`` (or ``${NAME:-default}``); a missing
-variable without a default is an error that names the field and the file. Unknown keys are errors too, so a typo never
-silently disables a setting.
+variable without a default is an error that names the field and the file. Unknown
+keys are errors too, so a typo never silently disables a setting.
 """
 
 import os
