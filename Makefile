@@ -23,7 +23,7 @@ install: $(STAMP)
 
 run: install
 	$(BIN)/deskhand ingest agent/demo/kb --tenant demo
-	DESKHAND_LOG_JSON=$${DESKHAND_LOG_JSON:-false} $(BIN)/deskhand serve
+	DESKHAND_DEMO_SHOP=$${DESKHAND_DEMO_SHOP:-true} DESKHAND_LOG_JSON=$${DESKHAND_LOG_JSON:-false} $(BIN)/deskhand serve
 
 test: install
 	$(BIN)/python -m pytest

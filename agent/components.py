@@ -19,20 +19,14 @@ from agent.llm.client import ChatClient
 from agent.llm.types import ChatMessage
 from agent.runtime.factory import Runtime, open_runtime
 from agent.runtime.worker import Worker
+from agent.tenant_tools import TenantTools, tools_environ
 from agent.turns import TurnProcessor
 from knowledge.retriever import RetrievalResult, Retriever
 from knowledge.store import KnowledgeStore
 from tools.delivery.generic_callback import GenericCallbackClient
-from tools.demo_shop import DemoShop, demo_shop_tools
-from tools.registry import ToolRegistry
 from tools.retry import RetryPolicy
 
 log = logging.getLogger(__name__)
-
-
-def tool_registry() -> ToolRegistry:
-    """Every tool a bot file may enable."""
-    return ToolRegistry(demo_shop_tools(DemoShop.load()))
 
 
 @dataclass
@@ -43,7 +37,7 @@ class Components:
     knowledge: KnowledgeStore
     retriever: Retriever
     llm: ChatClient | None
-    tools: ToolRegistry
+    tools: TenantTools
     graph: Any
     turns: TurnProcessor
     http: httpx.AsyncClient
@@ -51,8 +45,8 @@ class Components:
     @classmethod
     async def open(cls, settings: Settings) -> "Components":
         """Build everything; raises ConfigError or DependencyUnavailable with a clear message."""
-        tools = tool_registry()
-        tenants = TenantRegistry.load(settings.tenants_dir, known_tools=tools.names)
+        tenants = TenantRegistry.load(settings.tenants_dir)
+        tools = TenantTools.load(tenants, tools_environ(settings))
         knowledge = KnowledgeStore.open(knowledge_config(settings))
         retriever = Retriever(knowledge)
         config = llm_config(settings)

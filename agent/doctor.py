@@ -4,13 +4,13 @@ import asyncio
 from dataclasses import dataclass
 from pathlib import Path
 
-from agent.components import tool_registry
 from agent.config.derived import knowledge_config, llm_config
-from agent.config.settings import Settings
+from agent.config.settings import DEMO_TENANTS_DIR, Settings
 from agent.config.tenants import TenantRegistry
 from agent.errors import DeskhandError
 from agent.llm.client import ChatClient
 from agent.runtime.factory import open_runtime, redact_url
+from agent.tenant_tools import TenantTools, tools_environ
 from knowledge.embeddings import model_available
 from knowledge.errors import KnowledgeError
 from knowledge.store import KnowledgeStore
@@ -26,6 +26,8 @@ class Check:
 
 async def run_checks(settings: Settings, include_model: bool = True) -> list[Check]:
     checks = [_data_dir(settings.data_dir), _tenants(settings)]
+    if settings.tenants_dir.resolve() == DEMO_TENANTS_DIR.resolve():
+        checks.append(_demo_shop(settings))
     checks.append(await _stores(settings))
     checks.append(_knowledge(settings))
     checks.append(_embedding_model(settings))
@@ -46,11 +48,24 @@ def _data_dir(path: Path) -> Check:
 
 
 def _tenants(settings: Settings) -> Check:
+    """Bot files and their tools files (hosts, approval limits, enabled tool names)."""
     try:
-        registry = TenantRegistry.load(settings.tenants_dir, known_tools=tool_registry().names)
+        registry = TenantRegistry.load(settings.tenants_dir)
+        TenantTools.load(registry, tools_environ(settings))
     except DeskhandError as error:
         return Check("bot files", False, str(error))
     return Check("bot files", True, f"{', '.join(registry.tenants)} in {settings.tenants_dir}")
+
+
+def _demo_shop(settings: Settings) -> Check:
+    """The demo tenant's order tools call the demo shop, which deskhand serves when asked."""
+    if settings.demo_shop:
+        return Check("demo shop", True, f"served at :{settings.port}/demo-shop", required=False)
+    detail = (
+        "not served (DESKHAND_DEMO_SHOP=false): the demo tenant's order tools will fail "
+        "and hand such conversations to a person; `make run` turns it on"
+    )
+    return Check("demo shop", True, detail, required=False)
 
 
 async def _stores(settings: Settings) -> Check:

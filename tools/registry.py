@@ -1,22 +1,27 @@
-"""Typed tools the model can call, with their side-effect class, timeout and schema.
+"""Typed tools the model can call, with their side-effect class, approval rule, timeout,
+idempotency key and schema.
 
-A tool's handler receives validated arguments and the run's ``ToolContext``. It raises
-``ToolInputError`` for a mistake the model can correct (an unknown order id); any
-other exception is a system failure and becomes ``ToolExecutionError``.
+A tool's handler receives validated arguments and the run's ``ToolContext`` (with the
+call's idempotency key). It raises ``ToolInputError`` for a mistake the model can correct
+(an unknown order id); any other exception is a system failure and becomes
+``ToolExecutionError``. A call its approval rule holds back is not run: ``invoke`` returns
+an ``approval_required`` outcome carrying an ``ApprovalRequest``.
 """
 
 import asyncio
 import inspect
 import json
 from collections.abc import Awaitable, Callable, Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from enum import StrEnum
 from typing import Any, Generic, TypeVar
 
 from pydantic import BaseModel, ValidationError
 
+from tools.approval import ApprovalRequest, ApprovalRule, RequireApproval
 from tools.context import ToolContext
 from tools.errors import ToolExecutionError, ToolNotFound, ToolsError
+from tools.idempotency import KeyFunction, default_key
 
 Args = TypeVar("Args", bound=BaseModel)
 
@@ -25,6 +30,12 @@ class SideEffect(StrEnum):
     READ = "read"
     WRITE = "write"
     SENSITIVE = "sensitive"
+
+
+class ToolStatus(StrEnum):
+    OK = "ok"
+    ERROR = "error"
+    APPROVAL_REQUIRED = "approval_required"
 
 
 class ToolInputError(ToolsError):
@@ -42,28 +53,51 @@ class ToolSchema:
 
 @dataclass(frozen=True)
 class ToolOutcome:
-    """The result handed back to the model (``ok`` False: a message it can act on)."""
+    """The result handed back to the model (``ok`` False: a message it can act on).
+
+    ``status`` defaults from ``ok``; ``approval_required`` outcomes carry ``approval``.
+    """
 
     tool: str
     ok: bool
     content: Any
+    status: ToolStatus | None = None
+    approval: ApprovalRequest | None = None
+
+    def __post_init__(self) -> None:
+        if self.status is None:
+            object.__setattr__(self, "status", ToolStatus.OK if self.ok else ToolStatus.ERROR)
+        if (self.status is ToolStatus.APPROVAL_REQUIRED) != (self.approval is not None):
+            raise ValueError("an approval_required outcome carries its ApprovalRequest")
+
+    @property
+    def needs_approval(self) -> bool:
+        return self.status is ToolStatus.APPROVAL_REQUIRED
 
     def to_model_text(self) -> str:
-        payload = {"ok": self.ok, "result" if self.ok else "error": self.content}
+        payload: dict[str, Any] = {"ok": self.ok, "result" if self.ok else "error": self.content}
+        if self.needs_approval:
+            payload["approval_required"] = True
         return json.dumps(payload, ensure_ascii=False, default=str)
 
 
 Handler = Callable[[Args, ToolContext], Awaitable[Any] | Any]
+_ALWAYS = RequireApproval("a sensitive action needs a person's approval")
 
 
 @dataclass(frozen=True)
 class Tool(Generic[Args]):
+    """One tool. ``approval`` None: sensitive tools always need approval, others never.
+    ``idempotency_key`` None: derived from tenant, conversation, tool and all arguments."""
+
     name: str
     description: str
     args_model: type[Args]
     handler: Handler[Args]
     side_effect: SideEffect = SideEffect.READ
     timeout_s: float = 10.0
+    approval: ApprovalRule[Args] | None = None
+    idempotency_key: KeyFunction[Args] | None = None
 
     def schema(self) -> ToolSchema:
         parameters = self.args_model.model_json_schema()
@@ -82,6 +116,16 @@ class Tool(Generic[Args]):
                 for e in error.errors()
             )
             raise ToolInputError(f"invalid arguments for {self.name}: {problems}") from None
+
+    def approval_reason(self, args: Args, context: ToolContext) -> str | None:
+        rule = self.approval
+        if rule is None and self.side_effect is SideEffect.SENSITIVE:
+            rule = _ALWAYS
+        return rule(args, context) if rule is not None else None
+
+    def key_for(self, args: Args, context: ToolContext) -> str:
+        key = self.idempotency_key or default_key
+        return key(args, context, self.name)
 
 
 class ToolRegistry:
@@ -119,14 +163,22 @@ class ToolRegistry:
         return None
 
     async def invoke(
-        self, name: str, arguments: dict[str, Any], context: ToolContext
+        self, name: str, arguments: dict[str, Any], context: ToolContext, *, approved: bool = False
     ) -> ToolOutcome:
-        """Run a tool. Model mistakes come back as ``ok=False``; system failures raise."""
+        """Run a tool. Model mistakes come back as ``ok=False``; system failures raise.
+
+        A call its approval rule holds back is not run unless ``approved`` (a person said
+        yes): the outcome is ``approval_required`` with the request to decide on.
+        """
         if name not in self._tools:
             return ToolOutcome(name, False, self.validation_error(name, arguments))
         tool = self._tools[name]
         try:
             parsed = tool.parse(arguments)
+            context = replace(context, idempotency_key=tool.key_for(parsed, context))
+            reason = None if approved else tool.approval_reason(parsed, context)
+            if reason is not None:
+                return _approval_required(tool, parsed, context, reason)
             result = await asyncio.wait_for(_call(tool, parsed, context), tool.timeout_s)
         except ToolInputError as error:
             return ToolOutcome(name, False, str(error))
@@ -137,6 +189,17 @@ class ToolRegistry:
         except Exception as error:
             raise ToolExecutionError(f"tool {name} failed: {type(error).__name__}") from error
         return ToolOutcome(name, True, result)
+
+
+def _approval_required(
+    tool: Tool[Any], parsed: BaseModel, context: ToolContext, reason: str
+) -> ToolOutcome:
+    assert context.idempotency_key is not None
+    request = ApprovalRequest(
+        tool.name, parsed.model_dump(mode="json"), reason, context.idempotency_key
+    )
+    message = f"not done yet: this needs a person's approval ({reason})"
+    return ToolOutcome(tool.name, False, message, ToolStatus.APPROVAL_REQUIRED, request)
 
 
 async def _call(tool: Tool[Any], arguments: BaseModel, context: ToolContext) -> Any:

@@ -6,14 +6,17 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
 from fastapi import FastAPI
+from fastapi.responses import JSONResponse
+from starlette.types import Receive, Scope, Send
 
 from agent import __version__
 from agent.api import conversations, health, webhooks
 from agent.api.errors import install_error_handlers
 from agent.components import Components
-from agent.config.settings import Settings
+from agent.config.settings import DEMO_TENANTS_DIR, Settings
 from agent.llm.errors import LLMError
 from agent.runtime.worker import run_workers
+from tools.demo_shop import DemoShop, create_demo_shop_app
 
 log = logging.getLogger(__name__)
 
@@ -45,7 +48,30 @@ def create_app(settings: Settings, run_workers_in_process: bool = True) -> FastA
     app.include_router(health.router)
     app.include_router(webhooks.router)
     app.include_router(conversations.router)
+    if settings.demo_shop:
+        _mount_demo_shop(app)
+    elif settings.tenants_dir.resolve() == DEMO_TENANTS_DIR.resolve():
+        app.mount("/demo-shop", _demo_shop_off)
     return app
+
+
+def _mount_demo_shop(app: FastAPI) -> None:
+    """The sample shop's API under /demo-shop, for the demo tenant's HTTP tools to call.
+
+    It is a separate app (its own bearer token, its own errors) that happens to share the
+    port; ``app.state.demo_shop`` gives replays its ``snapshot()`` and ``seed()``.
+    """
+    shop = DemoShop.load()
+    app.state.demo_shop = shop
+    app.mount("/demo-shop", create_demo_shop_app(shop))
+    log.info("demo shop served under /demo-shop")
+
+
+async def _demo_shop_off(scope: Scope, receive: Receive, send: Send) -> None:
+    """503 rather than 404: the demo tools then fail as a system failure (a person takes
+    over) instead of telling the customer that their order does not exist."""
+    detail = "the demo shop is not served; set DESKHAND_DEMO_SHOP=true (make run does)"
+    await JSONResponse({"detail": detail}, status_code=503)(scope, receive, send)
 
 
 async def _warm_up(app: FastAPI, parts: Components) -> None:

@@ -11,8 +11,8 @@ def graph() -> None:
     from agent.graph.build import mermaid
     from agent.graph.deps import GraphDeps
     from agent.llm.types import ChatMessage
+    from agent.tenant_tools import TenantTools
     from knowledge.retriever import RetrievalResult
-    from tools.registry import ToolRegistry
 
     async def nothing_found(
         tenant: str, query: str, k: int, history: Sequence[ChatMessage]
@@ -20,5 +20,5 @@ def graph() -> None:
         return RetrievalResult([], 0.0)
 
     # The drawing depends only on the wiring, not on tenants, knowledge or tools.
-    deps = GraphDeps(TenantRegistry({}), nothing_found, ToolRegistry())
+    deps = GraphDeps(TenantRegistry({}), nothing_found, TenantTools({}))
     console.print(mermaid(deps), highlight=False, markup=False, soft_wrap=True)

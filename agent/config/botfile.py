@@ -3,14 +3,15 @@
 A bot file is YAML, one per tenant, named ``<tenant>.yaml``. String values may
 reference environment variables as ``${NAME}`` (or ``${NAME:-default}``); a missing
 variable without a default is an error that names the field and the file. Unknown
-keys are errors too, so a typo never silently disables a setting.
+keys are errors too, so a typo never silently disables a setting. ``tools_file`` names
+the tenant's declarative HTTP tools (``tools.http_tools``), relative to the bot file.
 """
 
 import os
 import re
 from collections.abc import Mapping
 from pathlib import Path
-from typing import Any
+from typing import Annotated
 
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError, field_validator
@@ -18,9 +19,11 @@ from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError, f
 from agent.config.defaults import HUMAN_REQUEST_PHRASES
 from agent.config.errors import describe_validation_error
 from agent.errors import ConfigError
+from tools.envref import MissingVariable, expand_references
+from tools.http_tools.hosts import HostPattern
 
 TENANT_ID = re.compile(r"^[a-z0-9][a-z0-9_-]{0,62}$")
-_ENV_REFERENCE = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*)(?::-([^}]*))?\}")
+_LIMIT_NAME = re.compile(r"^[a-z][a-z0-9_]{0,63}$")
 
 
 class _Strict(BaseModel):
@@ -95,7 +98,18 @@ class BotConfig(_Strict):
     persona: str = Field(min_length=1)
     languages: list[str] = Field(default_factory=lambda: ["en"], min_length=1)
     max_reply_chars: int = Field(default=1500, ge=100, le=20000)
-    tools: list[str] = Field(default_factory=list)
+    tools: list[str] = Field(default_factory=list, description="Tools this bot may call.")
+    tools_file: Path | None = Field(
+        default=None, description="Declarative HTTP tools (YAML), relative to the bot file."
+    )
+    tool_hosts: list[str] = Field(
+        default_factory=list,
+        description="Hosts the HTTP tools may call: 'host', 'host:port' or '*.domain'.",
+    )
+    approvals: dict[str, Annotated[float, Field(ge=0)]] = Field(
+        default_factory=dict,
+        description="Named limits the tools' approval rules refer to (refund_threshold_eur: 50).",
+    )
     api_tokens: list[SecretStr] = Field(
         default_factory=list, description="Bearer tokens of the tenant's own API clients."
     )
@@ -110,6 +124,21 @@ class BotConfig(_Strict):
         if not TENANT_ID.match(value):
             raise ValueError("must be lowercase letters, digits, '-' or '_' (at most 63)")
         return value
+
+    @field_validator("tool_hosts")
+    @classmethod
+    def _tool_hosts(cls, hosts: list[str]) -> list[str]:
+        for host in hosts:
+            HostPattern.parse(host)  # ValueError names what is wrong
+        return hosts
+
+    @field_validator("approvals")
+    @classmethod
+    def _limit_names(cls, limits: dict[str, float]) -> dict[str, float]:
+        for name in limits:
+            if not _LIMIT_NAME.match(name):
+                raise ValueError(f"{name!r}: names are lowercase letters, digits and '_'")
+        return limits
 
 
 def load_bot_file(
@@ -130,15 +159,29 @@ def load_bot_file(
         raise ConfigError(f"bot file {path} is not valid YAML: {error}") from None
     if not isinstance(raw, dict):
         raise ConfigError(f"bot file {path} must hold a mapping at the top level")
-    data = _expand_environment(
-        raw, _Expansion(path, os.environ if environ is None else environ), ""
-    )
+    try:
+        data = expand_references(raw, os.environ if environ is None else environ)
+    except MissingVariable as error:
+        raise ConfigError(f"invalid configuration in {path}:\n  {error}") from None
     try:
         bot = BotConfig.model_validate(data)
     except ValidationError as error:
         raise ConfigError(describe_validation_error(error, str(path))) from None
+    bot = _resolve_tools_file(bot, path)
     _check_consistency(bot, path, known_tools)
     return bot
+
+
+def _resolve_tools_file(bot: BotConfig, path: Path) -> BotConfig:
+    """``tools_file`` as an absolute path (relative ones are relative to the bot file)."""
+    if bot.tools_file is None:
+        return bot
+    resolved = (path.parent / bot.tools_file).resolve()
+    if not resolved.is_file():
+        raise ConfigError(
+            f"invalid configuration in {path}:\n  tools_file: {resolved} does not exist"
+        )
+    return bot.model_copy(update={"tools_file": resolved})
 
 
 def _check_consistency(bot: BotConfig, path: Path, known_tools: set[str] | None) -> None:
@@ -147,48 +190,16 @@ def _check_consistency(bot: BotConfig, path: Path, known_tools: set[str] | None)
             f"invalid configuration in {path}:\n  tenant: is {bot.tenant!r} but the file is "
             f"named {path.name}; name the file <tenant>.yaml"
         )
-    if known_tools is None:
-        return
+    if known_tools is not None:
+        check_enabled_tools(bot, path, known_tools)
+
+
+def check_enabled_tools(bot: BotConfig, path: Path | str, known_tools: set[str]) -> None:
+    """Every tool the bot enables must exist (built in, or declared in its tools file)."""
     unknown = sorted(set(bot.tools) - known_tools)
     if unknown:
+        available = ", ".join(sorted(known_tools)) or "none"
         raise ConfigError(
             f"invalid configuration in {path}:\n  tools: unknown tool(s) {', '.join(unknown)}; "
-            f"available: {', '.join(sorted(known_tools))}"
+            f"available: {available}"
         )
-
-
-class _Expansion:
-    def __init__(self, path: Path, environ: Mapping[str, str]) -> None:
-        self.path = path
-        self.environ = environ
-
-    def variable(self, name: str, default: str | None, location: str) -> str:
-        if name not in self.environ and default is not None:
-            return default
-        if name not in self.environ:
-            raise ConfigError(
-                f"invalid configuration in {self.path}:\n"
-                f"  {location}: environment variable {name} is not set"
-            )
-        return self.environ[name]
-
-
-def _expand_environment(value: Any, expansion: _Expansion, location: str) -> Any:
-    """Replace ``${NAME}`` in every string with the variable's value."""
-    if isinstance(value, dict):
-        return {
-            k: _expand_environment(v, expansion, _join(location, str(k))) for k, v in value.items()
-        }
-    if isinstance(value, list):
-        return [
-            _expand_environment(v, expansion, _join(location, str(i))) for i, v in enumerate(value)
-        ]
-    if isinstance(value, str):
-        return _ENV_REFERENCE.sub(
-            lambda match: expansion.variable(match.group(1), match.group(2), location), value
-        )
-    return value
-
-
-def _join(location: str, key: str) -> str:
-    return f"{location}.{key}" if location else key

@@ -64,6 +64,9 @@ class Settings(BaseSettings):
     callback_timeout_s: float = Field(default=10.0, gt=0)
     callback_max_retries: int = Field(default=3, ge=0, le=10)
 
+    # Demo
+    demo_shop: bool = False  # serve the sample shop's API under /demo-shop (`make run` does)
+
     # Logging
     log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
     log_json: bool = True

@@ -18,8 +18,11 @@ class UnknownTenant(DeskhandError):
 class TenantRegistry:
     """The bot files of every tenant, by tenant id."""
 
-    def __init__(self, bots: Mapping[str, BotConfig]) -> None:
+    def __init__(
+        self, bots: Mapping[str, BotConfig], sources: Mapping[str, Path] | None = None
+    ) -> None:
         self._bots = dict(bots)
+        self._sources = dict(sources or {})
 
     @classmethod
     def load(
@@ -33,14 +36,22 @@ class TenantRegistry:
         files = sorted(directory.glob("*.yaml"))
         if not files:
             raise ConfigError(f"tenants directory {directory} holds no <tenant>.yaml bot file")
-        bots = [load_bot_file(path, known_tools, environ) for path in files]
-        return cls({bot.tenant: bot for bot in bots})
+        bots = {path: load_bot_file(path, known_tools, environ) for path in files}
+        return cls(
+            {bot.tenant: bot for bot in bots.values()},
+            {bot.tenant: path for path, bot in bots.items()},
+        )
 
     def get(self, tenant: str) -> BotConfig:
         bot = self._bots.get(tenant)
         if bot is None:
             raise UnknownTenant(tenant)
         return bot
+
+    def source(self, tenant: str) -> str:
+        """The bot file a tenant was read from (for messages)."""
+        path = self._sources.get(tenant)
+        return str(path) if path is not None else f"the bot file of tenant {tenant!r}"
 
     def __contains__(self, tenant: object) -> bool:
         return tenant in self._bots

@@ -6,8 +6,8 @@ from dataclasses import dataclass
 from agent.config.tenants import TenantRegistry
 from agent.llm.client import ChatClient
 from agent.llm.types import ChatMessage
+from agent.tenant_tools import TenantTools
 from knowledge.retriever import RetrievalResult
-from tools.registry import ToolRegistry
 
 Retriever = Callable[[str, str, int, Sequence[ChatMessage]], Awaitable[RetrievalResult]]
 """(tenant, latest message, k, earlier messages) -> passages best first, with a confidence."""
@@ -17,5 +17,5 @@ Retriever = Callable[[str, str, int, Sequence[ChatMessage]], Awaitable[Retrieval
 class GraphDeps:
     tenants: TenantRegistry
     retrieve: Retriever
-    tools: ToolRegistry
+    tools: TenantTools  # each tenant's registry
     llm: ChatClient | None = None

@@ -7,6 +7,7 @@ from typing import Annotated, Any, TypedDict
 
 from agent.llm.types import ChatMessage
 from knowledge.types import Passage
+from tools.approval import ApprovalRequest
 from tools.context import Customer
 
 
@@ -15,6 +16,7 @@ class EscalationReason(StrEnum):
     MODEL_UNAVAILABLE = "model_unavailable"
     LOW_CONFIDENCE = "low_confidence"
     TOOL_FAILURE = "tool_failure"
+    APPROVAL_REQUIRED = "approval_required"
 
 
 class Priority(StrEnum):
@@ -66,5 +68,6 @@ class TurnState(TypedDict, total=False):
     draft: str
     degraded_reason: str
     escalation: Escalation
+    pending_approval: ApprovalRequest  # a tool call held back for a person's decision
     reply: Reply
     trace: Annotated[list[TraceEvent], operator.add]

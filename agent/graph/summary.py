@@ -13,6 +13,10 @@ _NEXT_STEP = {
     EscalationReason.TOOL_FAILURE: (
         "Check the failing system, then answer; the assistant could not look the data up."
     ),
+    EscalationReason.APPROVAL_REQUIRED: (
+        "Decide on the held-back action below: carry it out yourself if it is right (the "
+        "assistant did not), then tell the customer either way."
+    ),
 }
 
 
@@ -25,6 +29,10 @@ def handoff_summary(state: TurnState, escalation: Escalation) -> str:
     facts = _facts(state)
     if facts:
         lines.append(f"Facts: {facts}")
+    pending = state.get("pending_approval")
+    if pending is not None:
+        call = f"{pending.tool}({_args(pending.arguments)})"
+        lines.append(f"Needs approval: {call}: {pending.reason}")
     lines.append(f"Suggested next step: {_NEXT_STEP[escalation.reason]}")
     return "\n".join(lines)
 

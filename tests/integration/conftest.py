@@ -23,6 +23,8 @@ from agent.cli.client import DeskhandClient
 from agent.config.settings import DEMO_TENANTS_DIR, Settings
 from agent.demo import DEMO_KB_DIR
 from knowledge import KnowledgeConfig, KnowledgeStore, ingest_path
+from tests.support.demo_shop import DEMO_TOOLS_FILE
+from tests.support.redis_server import free_port
 
 DEMO_SECRET = "whsec_ZGVza2hhbmQtZGVtby1zaWduaW5nLWtleS0wMDAwMDE="
 DEMO_TOKEN = "demo-api-token-not-for-production"
@@ -81,13 +83,18 @@ def start_deskhand(data_dir: Path, tmp_path: Path) -> Iterator[StartDeskhand]:
         tenants = tmp_path / f"tenants-{uuid.uuid4().hex[:6]}"
         tenants.mkdir()
         data = yaml.safe_load((DEMO_TENANTS_DIR / "demo.yaml").read_text())
+        data["tools_file"] = str(DEMO_TOOLS_FILE)  # the copy lives elsewhere
         data.get("channels", {}).get("generic", {}).update((bot or {}).pop("generic", {}))
         data.update(bot or {})
         (tenants / "demo.yaml").write_text(yaml.safe_dump(data))
+        # The demo tools call the demo shop at 127.0.0.1:<port>/demo-shop: the port is known.
+        settings = {"demo_shop": True, "port": free_port(), **settings}
         config = Settings(  # type: ignore[call-arg]
             _env_file=None, data_dir=data_dir, tenants_dir=tenants, **settings
         )
-        server = BackgroundServer(create_app(config), lifespan="on", name="deskhand")
+        server = BackgroundServer(
+            create_app(config), port=config.port, lifespan="on", name="deskhand"
+        )
         with server, httpx.Client(base_url=server.base_url, timeout=10) as http:
             _wait_ready(http)
             yield Running(server.base_url, config, http)

@@ -11,12 +11,14 @@ import pytest
 import redis
 
 from agent.cli.client import DemoCustomer
-from agent.llm.stub import ScriptedModelServer
+from agent.llm.stub import ScriptedModelServer, ScriptedResponse, ScriptedToolCall
 from agent.llm.stub.demo import DemoResponder
 from tests.integration.conftest import DEMO_SECRET, StartDeskhand
+from tools.demo_shop import DEMO_SHOP_ADMIN_TOKEN
 from tools.signing.standard_webhooks import signed_headers, verify
 
 pytestmark = pytest.mark.slow
+SHOP_ADMIN = {"authorization": f"Bearer {DEMO_SHOP_ADMIN_TOKEN}"}
 
 
 def conversation() -> str:
@@ -59,6 +61,46 @@ def test_with_the_model_a_tool_is_called_and_the_models_words_reply(
     assert tool_result["result"]["status"] == "shipped"
 
 
+def test_a_refund_above_the_threshold_is_handed_to_a_person_for_approval(
+    start_deskhand: StartDeskhand,
+) -> None:
+    refund = {"order_id": "BL-10217", "amount": 89.0, "reason": "casserole arrived cracked"}
+    with ScriptedModelServer() as model:
+        model.set_script(
+            [
+                ScriptedResponse(
+                    tool_calls=[
+                        ScriptedToolCall(name="track_shipment", arguments={"order_id": "BL-10217"})
+                    ]
+                ),
+                ScriptedResponse(
+                    tool_calls=[ScriptedToolCall(name="request_refund", arguments=refund)]
+                ),
+            ]
+        )
+        with start_deskhand(llm_base_url=model.base_url) as deskhand:
+            before = deskhand.http.get("/demo-shop/admin/snapshot", headers=SHOP_ADMIN).text
+            client = deskhand.client()
+            conv = conversation()
+            text = "My casserole (order BL-10217) arrived cracked. I want my 89 euros back."
+            reply = client.wait_reply(conv, client.send(conv, text, _customer()), timeout_s=30)
+            after = deskhand.http.get("/demo-shop/admin/snapshot", headers=SHOP_ADMIN).text
+            transcript = _transcript(deskhand, conv)
+        requests = model.requests
+    assert reply.escalation is not None
+    assert reply.escalation["reason"] == "approval_required"
+    assert "refund_threshold_eur" in reply.escalation["summary"]
+    assert (
+        "Needs approval: request_refund(order_id='BL-10217', amount=89.0"
+        in (reply.escalation["summary"])
+    )
+    assert "Brightleaf team" in reply.text
+    assert transcript["escalation_reason"] == "approval_required"
+    assert json.loads(requests[1]["messages"][-1]["content"])["result"]["status"] == "delivered"
+    assert "alex@example.com" not in json.dumps(requests[0]["tools"])
+    assert after == before  # nothing was refunded without a person's approval
+
+
 def test_reply_and_handoff_reach_the_signed_callback(
     start_deskhand: StartDeskhand, receiver
 ) -> None:
@@ -96,7 +138,7 @@ def test_a_redelivered_webhook_is_answered_once(start_deskhand: StartDeskhand) -
         client = deskhand.client()
         conv = conversation()
         body = _event(conv, "m-1", "How do I reset my password?")
-        headers = _signed(body, webhook_id="delivery-1")
+        headers = _signed(body, webhook_id=f"delivery-{uuid.uuid4().hex}")
         first = deskhand.http.post("/webhooks/demo/generic", content=body, headers=headers)
         again = deskhand.http.post("/webhooks/demo/generic", content=body, headers=headers)
         client.wait_reply(conv, "m-1", timeout_s=30)

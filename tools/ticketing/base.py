@@ -86,10 +86,27 @@ class Handoff:
     tags: tuple[str, ...] = field(default=("bot_escalated",))
 
 
+def handoff_note(handoff: Handoff) -> str:
+    """The private note every backend posts when it hands off (the same words everywhere)."""
+    return f"Handed off by the bot. Reason: {handoff.reason}\n\n{handoff.summary}"
+
+
+def priority_tag(priority: TicketPriority) -> str:
+    """The tag that stands for a priority on platforms without one (``supports_priority``)."""
+    return f"priority_{priority.value}"
+
+
 class TicketingBackend(Protocol):
-    """What the tools and the channels need from a helpdesk (or the built-in store)."""
+    """What the tools and the channels need from a helpdesk (or the built-in store).
+
+    Implementations subclass this Protocol explicitly, so they inherit the capability
+    defaults below and override only what their platform lacks.
+    """
 
     name: str
+    # False where the platform has no priority field: the backend then records a priority
+    # as the tag ``priority_tag(p)`` (and may still report it in ``Ticket.priority``).
+    supports_priority: bool = True
 
     async def get_ticket(self, ticket_id: str) -> Ticket:
         """The ticket; TicketNotFound when it does not exist."""

@@ -1,5 +1,6 @@
 """agent: the model decides, with the tenant's tools, within the turn's tool-call budget."""
 
+from collections.abc import Callable
 from typing import Any
 
 from agent.config.botfile import BotConfig
@@ -10,16 +11,15 @@ from agent.llm.client import ChatClient
 from agent.llm.errors import LLMError
 from agent.llm.tooling import chat_with_valid_tool_calls
 from agent.llm.types import ChatOptions, ChatResult, ToolCall, ToolSpec
+from tools.registry import ToolRegistry
 
 
 def make_agent(deps: GraphDeps) -> Any:
-    def validate(call: ToolCall) -> str | None:
-        return deps.tools.validation_error(call.name, call.arguments)
-
     async def agent(state: TurnState) -> dict[str, Any]:
         bot = deps.tenants.get(state["tenant"])
+        registry = deps.tools.get(state["tenant"])
         llm = _require(deps.llm)
-        tools = _tool_specs(deps, bot, state.get("tool_calls_made", 0))
+        tools = _tool_specs(registry, bot, state.get("tool_calls_made", 0))
         exchange = state.get("exchange", [])
         messages = [
             system_prompt(bot),
@@ -29,7 +29,7 @@ def make_agent(deps: GraphDeps) -> Any:
         ]
         try:
             result, corrections = await chat_with_valid_tool_calls(
-                llm, messages, tools, validate, _options(bot, bool(tools))
+                llm, messages, tools, _validator(registry), _options(bot, bool(tools))
             )
         except LLMError as error:
             reason = f"{type(error).__name__}: {error}"
@@ -51,11 +51,18 @@ def _require(llm: ChatClient | None) -> ChatClient:
     return llm
 
 
-def _tool_specs(deps: GraphDeps, bot: BotConfig, calls_made: int) -> list[ToolSpec]:
+def _validator(registry: ToolRegistry) -> Callable[[ToolCall], str | None]:
+    def validate(call: ToolCall) -> str | None:
+        return registry.validation_error(call.name, call.arguments)
+
+    return validate
+
+
+def _tool_specs(registry: ToolRegistry, bot: BotConfig, calls_made: int) -> list[ToolSpec]:
     """The enabled tools, or none once the budget is spent (forcing a final answer)."""
     if calls_made >= bot.model.max_tool_calls:
         return []
-    return [ToolSpec(s.name, s.description, s.parameters) for s in deps.tools.schemas(bot.tools)]
+    return [ToolSpec(s.name, s.description, s.parameters) for s in registry.schemas(bot.tools)]
 
 
 def _options(bot: BotConfig, with_tools: bool) -> ChatOptions:

@@ -6,6 +6,7 @@ import yaml
 from agent.config import TenantRegistry, UnknownTenant, load_bot_file
 from agent.config.settings import DEMO_TENANTS_DIR
 from agent.errors import ConfigError
+from agent.tenant_tools import TenantTools
 
 SECRET = "whsec_ZGVza2hhbmQtdGVzdC1zaWduaW5nLWtleS0wMDAwMDE="
 
@@ -21,11 +22,15 @@ def minimal(**extra: object) -> dict[str, object]:
 
 
 def test_the_demo_bot_file_is_valid() -> None:
-    registry = TenantRegistry.load(DEMO_TENANTS_DIR, known_tools={"lookup_order"})
+    registry = TenantRegistry.load(DEMO_TENANTS_DIR)
     bot = registry.get("demo")
     assert bot.company == "Brightleaf Home"
-    assert bot.tools == ["lookup_order"]
+    assert "lookup_order" in bot.tools and "request_refund" in bot.tools
+    assert bot.tools_file == DEMO_TENANTS_DIR / "tools" / "demo-shop.yaml"
+    assert bot.approvals == {"refund_threshold_eur": 50.0}
     assert bot.channels.generic is not None
+    tools = TenantTools.load(registry, {"DESKHAND_PORT": "8080"}).get("demo")
+    assert tools.names == set(bot.tools)
 
 
 def test_minimal_file_gets_defaults(tmp_path: Path) -> None:

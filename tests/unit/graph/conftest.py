@@ -1,4 +1,5 @@
-"""Fixtures for the graph's tests: the demo bot, fixed passages and the scripted model."""
+"""Fixtures for the graph's tests: the demo bot and its HTTP tools (calling the demo shop
+on a real port), fixed passages and the scripted model."""
 
 from collections.abc import AsyncIterator, Callable, Iterator, Sequence
 from dataclasses import replace
@@ -17,10 +18,11 @@ from agent.llm.client import ChatClient
 from agent.llm.config import LLMConfig
 from agent.llm.stub import ScriptedModelServer
 from agent.llm.types import ChatMessage
+from agent.tenant_tools import TenantTools
 from knowledge.retriever import RetrievalResult
 from knowledge.types import Passage
+from tests.support.demo_shop import DEMO_TOOLS_FILE, RunningShop, serve_demo_shop
 from tools.context import Customer
-from tools.demo_shop import DemoShop, demo_shop_tools
 from tools.registry import ToolRegistry
 
 REFUNDS = Passage(
@@ -48,6 +50,7 @@ ALEX = Customer("cust_1001", "alex@example.com", "Alex Morgan", "en")
 
 def tenants_with(tmp_path: Path, **overrides: Any) -> TenantRegistry:
     data = yaml.safe_load((DEMO_TENANTS_DIR / "demo.yaml").read_text())
+    data["tools_file"] = str(DEMO_TOOLS_FILE)  # the copy lives elsewhere
     for key, value in overrides.items():
         section, _, field = key.partition("__")
         if field:
@@ -109,16 +112,23 @@ async def llm(model: ScriptedModelServer) -> AsyncIterator[ChatClient]:
         yield client
 
 
+@pytest.fixture(scope="module")
+def _running_shop() -> Iterator[RunningShop]:
+    with serve_demo_shop() as running:
+        yield running
+
+
 @pytest.fixture
-def registry() -> ToolRegistry:
-    return ToolRegistry(demo_shop_tools(DemoShop.load()))
+def demo_shop(_running_shop: RunningShop) -> RunningShop:
+    _running_shop.reset()
+    return _running_shop
 
 
 MakeGraph = Callable[..., Any]
 
 
 @pytest.fixture
-def make_graph(tmp_path: Path, registry: ToolRegistry) -> MakeGraph:
+def make_graph(tmp_path: Path, demo_shop: RunningShop) -> MakeGraph:
     def make(
         llm: ChatClient | None = None,
         passages: list[Passage] | None = None,
@@ -126,7 +136,11 @@ def make_graph(tmp_path: Path, registry: ToolRegistry) -> MakeGraph:
         **bot: Any,
     ) -> Any:
         retrieval = Retrieval([REFUNDS, SHIPPING] if passages is None else passages)
-        deps = GraphDeps(tenants_with(tmp_path, **bot), retrieval, tools or registry, llm)
+        if tools is not None:  # a registry of the test's own: the bot enables all of it
+            bot.setdefault("tools", sorted(tools.names))
+        tenants = tenants_with(tmp_path, **bot)
+        tenant_tools = TenantTools({"demo": tools}) if tools else demo_shop.tenant_tools(tenants)
+        deps = GraphDeps(tenants, retrieval, tenant_tools, llm)
         graph = build_graph(deps)
         graph.retrieval = retrieval
         return graph

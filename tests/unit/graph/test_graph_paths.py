@@ -8,6 +8,7 @@ from agent.graph.state import EscalationReason, Priority
 from agent.llm.client import ChatClient
 from agent.llm.stub import Quirks, ScriptedModelServer, ScriptedResponse, ScriptedToolCall
 from agent.llm.types import ChatMessage
+from tests.support.demo_shop import RunningShop
 from tests.unit.graph.conftest import REFUNDS, MakeGraph, turn
 from tools.context import ToolContext
 from tools.registry import Tool, ToolRegistry
@@ -36,7 +37,15 @@ async def test_tool_call_then_the_models_words(
     assert nodes(result) == ["understand", "retrieve", "agent", "tools", "agent", "respond"]
     first, second = model.requests
     assert first["chat_template_kwargs"] == {"enable_thinking": False}
-    assert [t["function"]["name"] for t in first["tools"]] == ["lookup_order"]
+    assert [t["function"]["name"] for t in first["tools"]] == [
+        "lookup_order",
+        "list_my_orders",
+        "track_shipment",
+        "request_refund",
+        "cancel_order",
+        "update_address",
+    ]
+    assert "email" not in json.dumps(first["tools"])  # the customer is not the model's to pick
     tool_message = second["messages"][-1]
     assert tool_message["role"] == "tool"
     assert json.loads(tool_message["content"])["result"]["status"] == "shipped"
@@ -247,3 +256,68 @@ async def test_empty_answer_takes_the_degraded_path(
     result = await make_graph(llm=llm).ainvoke(turn("How long does a refund take?"))
     assert result["reply"].degraded
     assert result["degraded_reason"] == "the model returned an empty answer"
+
+
+async def test_a_refund_above_the_threshold_escalates_for_approval(
+    make_graph: MakeGraph, llm: ChatClient, model: ScriptedModelServer, demo_shop: RunningShop
+) -> None:
+    refund = {"order_id": "BL-10217", "amount": 89.0, "reason": "the casserole is cracked"}
+    model.set_script(
+        [
+            ScriptedResponse(
+                tool_calls=[
+                    ScriptedToolCall(name="track_shipment", arguments={"order_id": "BL-10217"})
+                ]
+            ),
+            ScriptedResponse(
+                tool_calls=[ScriptedToolCall(name="request_refund", arguments=refund)]
+            ),
+        ]
+    )
+    before = demo_shop.shop.snapshot()
+    result = await make_graph(llm=llm).ainvoke(turn("My casserole arrived cracked, refund please"))
+
+    escalation = result["escalation"]
+    assert (escalation.reason, escalation.priority) == (
+        EscalationReason.APPROVAL_REQUIRED,
+        Priority.NORMAL,
+    )
+    assert "refund_threshold_eur" in escalation.detail
+    assert "Needs approval: request_refund(order_id='BL-10217', amount=89.0" in escalation.summary
+    assert "Brightleaf team" in result["reply"].text
+    assert result["pending_approval"].arguments == refund
+    assert nodes(result) == [
+        "understand",
+        "retrieve",
+        "agent",
+        "tools",
+        "agent",
+        "tools",
+        "escalate",
+    ]
+    tracked = json.loads(model.requests[1]["messages"][-1]["content"])
+    assert tracked["result"]["status"] == "delivered"
+    assert demo_shop.shop.snapshot() == before  # the refund was not made
+
+
+async def test_a_refund_within_the_threshold_is_made(
+    make_graph: MakeGraph, llm: ChatClient, model: ScriptedModelServer, demo_shop: RunningShop
+) -> None:
+    refund = {"order_id": "BL-10217", "amount": 20, "reason": "the lid is chipped"}
+    model.set_script(
+        [
+            ScriptedResponse(
+                tool_calls=[ScriptedToolCall(name="request_refund", arguments=refund)]
+            ),
+            ScriptedResponse(content="I've requested a refund of €20.00."),
+        ]
+    )
+    result = await make_graph(llm=llm).ainvoke(turn("The lid is chipped"))
+    assert "escalation" not in result
+    assert json.loads(model.requests[1]["messages"][-1]["content"])["result"]["status"] == (
+        "requested"
+    )
+    refunds = json.loads(demo_shop.shop.snapshot())["refunds"]
+    assert {"order_id": "BL-10217", "amount": 20.0} in [
+        {"order_id": r["order_id"], "amount": r["amount"]} for r in refunds
+    ]

@@ -24,11 +24,10 @@ from agent.runtime.models import (
 from agent.runtime.redis_stores import RedisKeys, RedisLocks, RedisTurnQueue
 from agent.runtime.sqlite import SqliteDatabase, SqliteTranscripts
 from agent.runtime.worker import Worker
+from agent.tenant_tools import TenantTools
 from agent.turns import TurnProcessor
 from tests.unit.graph.conftest import REFUNDS, Retrieval, tenants_with
 from tools.context import Customer
-from tools.demo_shop import DemoShop, demo_shop_tools
-from tools.registry import ToolRegistry
 
 
 def message(text: str = "How long does a refund take?", message_id: str = "m-1") -> InboundMessage:
@@ -68,7 +67,7 @@ def processor(
     timeout_s: float = 10,
 ) -> TurnProcessor:
     tenants = tenants_with(tmp_path)
-    tools = ToolRegistry(demo_shop_tools(DemoShop.load()))
+    tools = TenantTools.load(tenants, {})  # never called in these turns
     graph = build_graph(GraphDeps(tenants, Retrieval([REFUNDS]), tools, llm))
     return TurnProcessor(graph, transcripts, delivery, tenants, timeout_s)
 

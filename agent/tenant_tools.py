@@ -1,0 +1,66 @@
+"""Each tenant's tool registry, built once at start-up from its bot file.
+
+A tenant's tools are the built-in Python tools (none yet) plus the declarative HTTP tools
+of its ``tools_file``, checked against its ``tool_hosts`` and ``approvals``. The bot file's
+``tools`` list must name only tools that exist, and only those are registered: a tool the
+tenant declared but did not enable cannot be called, even by a model that guesses its name.
+"""
+
+import os
+from collections.abc import Mapping
+from typing import Any
+
+from agent.config.botfile import BotConfig, check_enabled_tools
+from agent.config.settings import Settings
+from agent.config.tenants import TenantRegistry, UnknownTenant
+from agent.errors import ConfigError
+from tools.http_tools.loader import ToolsFileError, load_tools_file
+from tools.registry import Tool, ToolRegistry
+
+
+def builtin_tools() -> list[Tool[Any]]:
+    """Python tools every tenant may enable (business data comes through HTTP tools)."""
+    return []
+
+
+def tools_environ(settings: Settings) -> dict[str, str]:
+    """The environment ``${NAME}`` in tools files reads, with the port deskhand serves on
+    (``DESKHAND_PORT`` as the settings resolved it, ``--port`` included)."""
+    return {**os.environ, "DESKHAND_PORT": str(settings.port)}
+
+
+class TenantTools:
+    """Tenant id → that tenant's ToolRegistry."""
+
+    def __init__(self, registries: Mapping[str, ToolRegistry]) -> None:
+        self._registries = dict(registries)
+
+    @classmethod
+    def load(cls, tenants: TenantRegistry, environ: Mapping[str, str]) -> "TenantTools":
+        """Every tenant's registry; ConfigError naming the file and field on any problem."""
+        registries = {}
+        for tenant in tenants.tenants:
+            bot = tenants.get(tenant)
+            available = [*builtin_tools(), *_http_tools(bot, tenants, environ)]
+            check_enabled_tools(bot, tenants.source(tenant), {t.name for t in available})
+            registries[tenant] = ToolRegistry(t for t in available if t.name in bot.tools)
+        return cls(registries)
+
+    def get(self, tenant: str) -> ToolRegistry:
+        registry = self._registries.get(tenant)
+        if registry is None:
+            raise UnknownTenant(tenant)
+        return registry
+
+
+def _http_tools(
+    bot: BotConfig, tenants: TenantRegistry, environ: Mapping[str, str]
+) -> list[Tool[Any]]:
+    if bot.tools_file is None:
+        return []
+    try:
+        return load_tools_file(
+            bot.tools_file, allowed_hosts=bot.tool_hosts, limits=bot.approvals, environ=environ
+        )
+    except ToolsFileError as error:
+        raise ConfigError(f"{error}\n  (the tools_file of {tenants.source(bot.tenant)})") from None
