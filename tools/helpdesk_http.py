@@ -89,7 +89,7 @@ class HelpdeskHttp:
                 problem, retry_after = f"{type(error).__name__}", None
             else:
                 if response.status_code not in RETRYABLE_STATUS:
-                    return self._result(response)
+                    return self.parse_response(response)
                 problem = f"answered {response.status_code}"
                 retry_after = parse_retry_after(response.headers.get("retry-after"))
             if attempt < self._retry.max_retries:
@@ -104,7 +104,9 @@ class HelpdeskHttp:
             f"{self.platform} {method} {path}: {problem} (after {attempts} attempts)"
         )
 
-    def _result(self, response: httpx.Response) -> Any:
+    def parse_response(self, response: httpx.Response) -> Any:
+        """A final answer as data, or its typed error. Subclasses may extend it to read
+        headers a platform answers with (Help Scout's ``Resource-ID``, say)."""
         status = response.status_code
         if 200 <= status < 300:
             return _json(self.platform, response)

@@ -46,8 +46,8 @@ from tools.ticketing.base import (
 )
 from tools.ticketing.front_import import created_by_key, import_body, imported_conversation
 from tools.ticketing.front_lookup import FrontReader, TagIds, path
+from tools.ticketing.helpdesk_json import Json, at, ident, obj, opt_ident
 from tools.ticketing.key_marker import with_marker
-from tools.ticketing.payload import Json, at, ident, obj, opt_ident
 from tools.ticketing.tagging import tag_changes
 
 

@@ -13,8 +13,8 @@ from tools.helpdesk_http import HelpdeskHttp, Sleep
 from tools.ticketing import front_parse as parse
 from tools.ticketing.base import NewTicket, priority_tag
 from tools.ticketing.front_lookup import FrontReader, path
+from tools.ticketing.helpdesk_json import Json
 from tools.ticketing.key_marker import digest, with_marker
-from tools.ticketing.payload import Json
 
 LOOKBACK = 10  # a customer's newest conversations searched for an earlier import
 

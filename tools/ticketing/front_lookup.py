@@ -6,7 +6,7 @@ from tools.context import Customer
 from tools.errors import TicketNotFound
 from tools.helpdesk_http import HelpdeskHttp
 from tools.ticketing import front_parse as parse
-from tools.ticketing.payload import Json, ident, obj
+from tools.ticketing.helpdesk_json import Json, ident, obj
 
 _MAX_PAGES = 10
 

@@ -10,17 +10,17 @@ comments are private notes. The group is the conversation's inbox.
 from typing import Any
 
 from tools.ticketing.base import Comment, Ticket, TicketStatus
-from tools.ticketing.key_marker import has_marker, strip_markers
-from tools.ticketing.payload import (
+from tools.ticketing.helpdesk_json import (
     Json,
     at,
     ident,
-    items,
+    items_or_empty,
     obj,
     opt_ident,
     opt_text,
     unix_to_iso,
 )
+from tools.ticketing.key_marker import has_marker, strip_markers
 from tools.ticketing.tagging import priority_from_tags
 
 _CATEGORIES = {
@@ -44,7 +44,7 @@ def conversation(data: Any) -> Json:
 
 
 def results(page: Any, what: str) -> list[Json]:
-    return items(obj(page, f"front {what} page").get("_results"), f"front {what}")
+    return items_or_empty(obj(page, f"front {what} page").get("_results"), f"front {what}")
 
 
 def next_page(page: Any) -> str | None:
@@ -71,7 +71,7 @@ def ticket(conv: Json, inbox_id: str | None = None) -> Ticket:
 
 
 def tags(conv: Json) -> list[Json]:
-    return items(conv.get("tags"), "front conversation tags")
+    return items_or_empty(conv.get("tags"), "front conversation tags")
 
 
 def tag_names(conv: Json) -> tuple[str, ...]:

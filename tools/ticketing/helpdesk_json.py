@@ -1,4 +1,4 @@
-"""Reading Freshdesk and Chatwoot JSON defensively, and the numeric ids they take.
+"""Reading helpdesk JSON defensively, and the numeric ids some platforms take.
 
 A 2xx body of the wrong shape is HelpdeskResponseInvalid, never a KeyError or TypeError.
 Ids sent in a path are digits only, so a ticket id can never change the path it is sent
@@ -26,6 +26,11 @@ def items(value: Any, what: str) -> list[Json]:
     if not isinstance(value, list):
         raise HelpdeskResponseInvalid(f"{what}: expected a JSON array")
     return [obj(item, what) for item in value]
+
+
+def items_or_empty(value: Any, what: str) -> list[Json]:
+    """Like ``items``, but a missing (null) array reads as empty."""
+    return [] if value is None else items(value, what)
 
 
 def at(data: Mapping[str, Any], *path: str) -> Any:
@@ -100,3 +105,10 @@ def reference_number(value: str, what: str) -> int:
 
 def is_number(value: str) -> bool:
     return value.isascii() and value.isdigit() and len(value) <= _MAX_DIGITS
+
+
+def first_line(text: str, limit: int = 200) -> str:
+    for line in text.splitlines():
+        if line.strip():
+            return line.strip()[:limit]
+    return ""

@@ -38,9 +38,9 @@ from tools.ticketing.base import (
     handoff_note,
     priority_tag,
 )
+from tools.ticketing.helpdesk_json import Json, at, opt_ident, opt_text
 from tools.ticketing.helpscout_auth import TOKEN_PATH, HelpScoutAuth
 from tools.ticketing.key_marker import has_marker, with_marker
-from tools.ticketing.payload import Json, at, opt_ident, opt_text
 from tools.ticketing.tagging import tag_changes
 
 _MAX_THREAD_PAGES = 20

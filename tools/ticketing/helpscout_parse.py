@@ -9,8 +9,8 @@ customer writes again), ``spam`` → CLOSED. Help Scout has no priority: it is t
 from typing import Any
 
 from tools.ticketing.base import Comment, Ticket, TicketStatus
+from tools.ticketing.helpdesk_json import Json, at, ident, items_or_empty, obj, opt_ident, opt_text
 from tools.ticketing.key_marker import has_marker, strip_markers
-from tools.ticketing.payload import Json, at, ident, items, obj, opt_ident, opt_text
 from tools.ticketing.tagging import priority_from_tags
 
 _STATUSES = {
@@ -55,13 +55,15 @@ def ticket(conv: Json) -> Ticket:
 
 
 def tag_names(conv: Json) -> tuple[str, ...]:
-    tags = items(conv.get("tags"), "helpscout conversation tags")
+    tags = items_or_empty(conv.get("tags"), "helpscout conversation tags")
     return tuple(name for tag in tags if (name := opt_text(tag.get("tag"))))
 
 
 def embedded(page: Any, kind: str) -> list[Json]:
     """``_embedded.<kind>`` of a HAL page (absent when the page is empty)."""
-    return items(at(obj(page, f"helpscout {kind} page"), "_embedded", kind), f"helpscout {kind}")
+    return items_or_empty(
+        at(obj(page, f"helpscout {kind} page"), "_embedded", kind), f"helpscout {kind}"
+    )
 
 
 def total_pages(page: Any) -> int:

@@ -8,7 +8,7 @@ import httpx
 from tools.context import Customer
 from tools.errors import HelpdeskResponseInvalid, TicketingError
 from tools.helpdesk_http import HelpdeskHttp
-from tools.ticketing.payload import Json
+from tools.ticketing.helpdesk_json import Json
 
 
 class Created(NamedTuple):
@@ -18,10 +18,10 @@ class Created(NamedTuple):
 
 
 class ResourceIdHttp(HelpdeskHttp):
-    """``HelpdeskHttp`` that also reports ``Resource-ID`` (the core returns bodies only)."""
+    """``HelpdeskHttp`` that also reports the ``Resource-ID`` header of a body-less 201."""
 
-    def _result(self, response: httpx.Response) -> Any:
-        data = super()._result(response)
+    def parse_response(self, response: httpx.Response) -> Any:
+        data = super().parse_response(response)
         resource_id = response.headers.get("resource-id")
         return Created(resource_id) if resource_id and data is None else data
 

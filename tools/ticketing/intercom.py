@@ -46,8 +46,8 @@ from tools.ticketing.base import (
     TicketUpdate,
     handoff_note,
 )
+from tools.ticketing.helpdesk_json import Json, at, ident, obj, opt_text
 from tools.ticketing.key_marker import has_marker, with_marker
-from tools.ticketing.payload import Json, at, ident, obj, opt_text
 from tools.ticketing.tagging import TagChanges, tag_changes
 
 Done = Callable[[Json], bool]  # has a change taken effect on this conversation?

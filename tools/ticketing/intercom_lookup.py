@@ -3,7 +3,7 @@
 from tools.context import Customer
 from tools.helpdesk_http import HelpdeskHttp
 from tools.ticketing import intercom_parse as parse
-from tools.ticketing.payload import Json, ident, items, obj
+from tools.ticketing.helpdesk_json import Json, ident, items_or_empty, obj
 
 SEARCH_PAGE = 150  # the most conversations one search answer holds
 
@@ -18,7 +18,7 @@ class TagIds:
     async def of(self, name: str) -> str:
         if self._ids is None:
             listed = obj(await self._http.request("GET", "/tags"), "intercom tag list")
-            tags = items(listed.get("data"), "intercom tag list")
+            tags = items_or_empty(listed.get("data"), "intercom tag list")
             self._ids = {str(t.get("name")): ident(t.get("id"), "intercom tag") for t in tags}
         if name not in self._ids:
             # POST /tags creates the tag, or answers the existing one: safe to retry.
@@ -38,7 +38,7 @@ async def find_contacts(http: HelpdeskHttp, customer: Customer) -> list[Json]:
             "value": [{"field": f, "operator": "=", "value": customer.id} for f in fields],
         }
     found = await http.request("POST", "/contacts/search", json_body={"query": query})
-    return items(obj(found, "intercom contact list").get("data"), "intercom contacts")
+    return items_or_empty(obj(found, "intercom contact list").get("data"), "intercom contacts")
 
 
 async def create_contact(http: HelpdeskHttp, customer: Customer) -> Json:
@@ -69,4 +69,4 @@ async def conversations_of(http: HelpdeskHttp, contact_ids: list[str]) -> list[J
     body = {"query": query, "pagination": {"per_page": SEARCH_PAGE}}
     found = await http.request("POST", "/conversations/search", json_body=body)
     raw = obj(found, "intercom conversation list").get("conversations")
-    return [parse.conversation(c) for c in items(raw, "intercom conversations")]
+    return [parse.conversation(c) for c in items_or_empty(raw, "intercom conversations")]

@@ -14,18 +14,18 @@ from typing import Any
 
 from tools.errors import HelpdeskResponseInvalid
 from tools.ticketing.base import Comment, Ticket, TicketPriority, TicketStatus
-from tools.ticketing.key_marker import has_marker, strip_markers
-from tools.ticketing.payload import (
+from tools.ticketing.helpdesk_json import (
     Json,
     at,
     first_line,
     ident,
-    items,
+    items_or_empty,
     obj,
     opt_ident,
     opt_text,
     unix_to_iso,
 )
+from tools.ticketing.key_marker import has_marker, strip_markers
 from tools.ticketing.tagging import priority_from_tags
 
 _STATES = {"open": TicketStatus.OPEN, "snoozed": TicketStatus.PENDING}
@@ -66,7 +66,7 @@ def ticket(conv: Json) -> Ticket:
 
 def tags(conv: Json) -> list[Json]:
     """The conversation's tags as ``{"id", "name"}`` objects."""
-    return items(at(conv, "tags", "tags") or [], "intercom conversation tags")
+    return items_or_empty(at(conv, "tags", "tags") or [], "intercom conversation tags")
 
 
 def tag_names(conv: Json) -> tuple[str, ...]:
@@ -88,7 +88,7 @@ def comments(conv: Json) -> list[Comment]:
 
 def parts(conv: Json) -> list[Json]:
     raw = at(conv, "conversation_parts", "conversation_parts") or []
-    return items(raw, "intercom conversation parts")
+    return items_or_empty(raw, "intercom conversation parts")
 
 
 def plain_text(html_body: str) -> str:
@@ -129,7 +129,9 @@ def _assignee(value: Any) -> str | None:
 
 
 def _first_contact(conv: Json) -> str | None:
-    contacts = items(at(conv, "contacts", "contacts") or [], "intercom conversation contacts")
+    contacts = items_or_empty(
+        at(conv, "contacts", "contacts") or [], "intercom conversation contacts"
+    )
     return opt_ident(contacts[0].get("id")) if contacts else None
 
 
