@@ -17,6 +17,7 @@ from tests.support.fake_helpdesks.chatwoot import (
     FakeChatwoot,
     chatwoot_client,
 )
+from tests.support.sleeps import Sleeps
 from tools.context import Customer
 from tools.errors import (
     HelpdeskAuthError,
@@ -44,27 +45,12 @@ TIMEOUT_S = 0.3
 STALL_S = 0.8
 
 
-class Sleeps:
-    """Stands in for asyncio.sleep: records the delays instead of waiting."""
-
-    def __init__(self) -> None:
-        self.delays: list[float] = []
-
-    async def __call__(self, seconds: float) -> None:
-        self.delays.append(seconds)
-
-
 @pytest.fixture
 def fake() -> Iterator[FakeChatwoot]:
     fake = FakeChatwoot()
     fake.start()
     yield fake
     fake.stop()
-
-
-@pytest.fixture
-def sleeps() -> Sleeps:
-    return Sleeps()
 
 
 @pytest.fixture

@@ -15,6 +15,7 @@ from tests.support.fake_helpdesks.freshdesk import (
     FakeFreshdesk,
     freshdesk_client,
 )
+from tests.support.sleeps import Sleeps
 from tools.context import Customer
 from tools.errors import (
     HelpdeskAuthError,
@@ -43,27 +44,12 @@ TIMEOUT_S = 0.3
 STALL_S = 0.8
 
 
-class Sleeps:
-    """Stands in for asyncio.sleep: records the delays instead of waiting."""
-
-    def __init__(self) -> None:
-        self.delays: list[float] = []
-
-    async def __call__(self, seconds: float) -> None:
-        self.delays.append(seconds)
-
-
 @pytest.fixture
 def fake() -> Iterator[FakeFreshdesk]:
     fake = FakeFreshdesk()
     fake.start()
     yield fake
     fake.stop()
-
-
-@pytest.fixture
-def sleeps() -> Sleeps:
-    return Sleeps()
 
 
 @pytest.fixture

@@ -14,6 +14,7 @@ from tests.support.fake_helpdesks.front import (
     FakeFront,
     front_client,
 )
+from tests.support.sleeps import Sleeps
 from tools.context import Customer
 from tools.errors import (
     HelpdeskAuthError,
@@ -41,27 +42,12 @@ STALL_S = 0.8
 Json = dict[str, Any]
 
 
-class Sleeps:
-    """Stands in for asyncio.sleep: records the delays instead of waiting."""
-
-    def __init__(self) -> None:
-        self.delays: list[float] = []
-
-    async def __call__(self, seconds: float) -> None:
-        self.delays.append(seconds)
-
-
 @pytest.fixture
 def fake() -> Iterator[FakeFront]:
     fake = FakeFront()
     fake.start()
     yield fake
     fake.stop()
-
-
-@pytest.fixture
-def sleeps() -> Sleeps:
-    return Sleeps()
 
 
 @pytest.fixture

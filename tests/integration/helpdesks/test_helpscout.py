@@ -15,6 +15,7 @@ from tests.support.fake_helpdesks.helpscout import (
     FakeHelpScout,
     helpscout_client,
 )
+from tests.support.sleeps import Sleeps
 from tools.context import Customer
 from tools.errors import (
     HelpdeskAuthError,
@@ -42,27 +43,12 @@ TOKEN_PATH = "/v2/oauth2/token"
 Json = dict[str, Any]
 
 
-class Sleeps:
-    """Stands in for asyncio.sleep: records the delays instead of waiting."""
-
-    def __init__(self) -> None:
-        self.delays: list[float] = []
-
-    async def __call__(self, seconds: float) -> None:
-        self.delays.append(seconds)
-
-
 @pytest.fixture
 def fake() -> Iterator[FakeHelpScout]:
     fake = FakeHelpScout()
     fake.start()
     yield fake
     fake.stop()
-
-
-@pytest.fixture
-def sleeps() -> Sleeps:
-    return Sleeps()
 
 
 @pytest.fixture

@@ -15,6 +15,7 @@ from tests.support.fake_helpdesks.zendesk import (
     FakeZendesk,
     zendesk_client,
 )
+from tests.support.sleeps import Sleeps
 from tools.context import Customer
 from tools.errors import (
     HelpdeskAuthError,
@@ -43,27 +44,12 @@ TIMEOUT_S = 0.4  # the impatient client's; a stalled answer takes longer
 STALL_S = 0.9
 
 
-class Sleeps:
-    """Stands in for asyncio.sleep: records the delays instead of waiting."""
-
-    def __init__(self) -> None:
-        self.delays: list[float] = []
-
-    async def __call__(self, seconds: float) -> None:
-        self.delays.append(seconds)
-
-
 @pytest.fixture
 def fake() -> Iterator[FakeZendesk]:
     fake = FakeZendesk()
     fake.start()
     yield fake
     fake.stop()
-
-
-@pytest.fixture
-def sleeps() -> Sleeps:
-    return Sleeps()
 
 
 @pytest.fixture

@@ -12,6 +12,7 @@ from starlette.routing import Route
 
 from agent.background_server import BackgroundServer
 from tests.support.redis_server import free_port
+from tests.support.sleeps import Sleeps
 from tools.delivery.generic_callback import GenericCallbackClient
 from tools.errors import DeliveryError
 from tools.retry import RetryPolicy
@@ -40,14 +41,6 @@ def receiver() -> Iterator[tuple[Receiver, str]]:
     recorder = Receiver()
     with BackgroundServer(recorder.app()) as server:
         yield recorder, f"{server.base_url}/events"
-
-
-class Sleeps:
-    def __init__(self) -> None:
-        self.delays: list[float] = []
-
-    async def __call__(self, seconds: float) -> None:
-        self.delays.append(seconds)
 
 
 async def send(url: str, sleeps: Sleeps, retries: int = 3) -> None:
