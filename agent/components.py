@@ -19,6 +19,7 @@ from agent.llm.client import ChatClient
 from agent.llm.types import ChatMessage
 from agent.runtime.factory import Runtime, open_runtime
 from agent.runtime.worker import Worker
+from agent.tenant_helpdesks import TenantHelpdesks
 from agent.tenant_tools import TenantTools, tools_environ
 from agent.turns import TurnProcessor
 from knowledge.retriever import RetrievalResult, Retriever
@@ -41,12 +42,24 @@ class Components:
     graph: Any
     turns: TurnProcessor
     http: httpx.AsyncClient
+    helpdesks: TenantHelpdesks
 
     @classmethod
     async def open(cls, settings: Settings) -> "Components":
         """Build everything; raises ConfigError or DependencyUnavailable with a clear message."""
         tenants = TenantRegistry.load(settings.tenants_dir)
-        tools = TenantTools.load(tenants, tools_environ(settings))
+        helpdesks = await TenantHelpdesks.open(tenants, settings.data_dir)
+        try:
+            return await cls._open_with(settings, tenants, helpdesks)
+        except BaseException:
+            await helpdesks.aclose()
+            raise
+
+    @classmethod
+    async def _open_with(
+        cls, settings: Settings, tenants: TenantRegistry, helpdesks: TenantHelpdesks
+    ) -> "Components":
+        tools = TenantTools.load(tenants, tools_environ(settings), helpdesks)
         knowledge = KnowledgeStore.open(knowledge_config(settings))
         retriever = Retriever(knowledge)
         config = llm_config(settings)
@@ -63,7 +76,19 @@ class Components:
         turns = TurnProcessor(
             graph, runtime.transcripts, delivery, tenants, settings.turn_timeout_s
         )
-        return cls(settings, tenants, runtime, knowledge, retriever, llm, tools, graph, turns, http)
+        return cls(
+            settings=settings,
+            tenants=tenants,
+            runtime=runtime,
+            knowledge=knowledge,
+            retriever=retriever,
+            llm=llm,
+            tools=tools,
+            graph=graph,
+            turns=turns,
+            http=http,
+            helpdesks=helpdesks,
+        )
 
     def worker(self) -> Worker:
         return Worker(
@@ -78,6 +103,7 @@ class Components:
             await self.llm.aclose()
         await self.http.aclose()
         await self.runtime.close()
+        await self.helpdesks.aclose()
 
 
 def _retrieve_with(retriever: Retriever) -> GraphRetriever:

@@ -5,11 +5,13 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from agent.config.derived import knowledge_config, llm_config
+from agent.config.helpdesk import BuiltinHelpdesk
 from agent.config.settings import DEMO_TENANTS_DIR, Settings
 from agent.config.tenants import TenantRegistry
 from agent.errors import DeskhandError
 from agent.llm.client import ChatClient
 from agent.runtime.factory import open_runtime, redact_url
+from agent.tenant_helpdesks import describe_helpdesk, open_helpdesk
 from agent.tenant_tools import TenantTools, tools_environ
 from knowledge.embeddings import model_available
 from knowledge.errors import KnowledgeError
@@ -25,7 +27,7 @@ class Check:
 
 
 async def run_checks(settings: Settings, include_model: bool = True) -> list[Check]:
-    checks = [_data_dir(settings.data_dir), _tenants(settings)]
+    checks = [_data_dir(settings.data_dir), _tenants(settings), await _helpdesks(settings)]
     if settings.tenants_dir.resolve() == DEMO_TENANTS_DIR.resolve():
         checks.append(_demo_shop(settings))
     checks.append(await _stores(settings))
@@ -55,6 +57,27 @@ def _tenants(settings: Settings) -> Check:
     except DeskhandError as error:
         return Check("bot files", False, str(error))
     return Check("bot files", True, f"{', '.join(registry.tenants)} in {settings.tenants_dir}")
+
+
+async def _helpdesks(settings: Settings) -> Check:
+    """Each tenant's ticketing backend, built from its bot file (the built-in store opened).
+
+    Platform and address only, never credentials; a cloud helpdesk is not contacted.
+    """
+    name = "helpdesks"
+    try:
+        registry = TenantRegistry.load(settings.tenants_dir)
+        found = []
+        for tenant in registry.tenants:
+            bot = registry.get(tenant)
+            backend = await open_helpdesk(bot, registry.source(tenant), settings.data_dir)
+            await backend.aclose()
+            remote = not isinstance(bot.helpdesk, BuiltinHelpdesk)
+            note = " (settings checked, not contacted)" if remote else ""
+            found.append(f"{tenant}: {describe_helpdesk(bot, settings.data_dir)}{note}")
+    except DeskhandError as error:
+        return Check(name, False, str(error))
+    return Check(name, True, "; ".join(found))
 
 
 def _demo_shop(settings: Settings) -> Check:

@@ -1,9 +1,11 @@
 """Each tenant's tool registry, built once at start-up from its bot file.
 
-A tenant's tools are the built-in Python tools (none yet) plus the declarative HTTP tools
-of its ``tools_file``, checked against its ``tool_hosts`` and ``approvals``. The bot file's
-``tools`` list must name only tools that exist, and only those are registered: a tool the
-tenant declared but did not enable cannot be called, even by a model that guesses its name.
+A tenant's tools are the built-in Python tools (the ticketing tools, acting on the
+tenant's helpdesk) plus the declarative HTTP tools of its ``tools_file``, checked against
+its ``tool_hosts`` and ``approvals``. The bot file's ``tools`` list must name only tools
+that exist, and only those are registered: a tool the tenant declared but did not enable
+cannot be called, even by a model that guesses its name. Without ``helpdesks`` (checks,
+tests) the ticketing tools exist but fail as a system failure when called.
 """
 
 import os
@@ -14,13 +16,18 @@ from agent.config.botfile import BotConfig, check_enabled_tools
 from agent.config.settings import Settings
 from agent.config.tenants import TenantRegistry, UnknownTenant
 from agent.errors import ConfigError
+from agent.tenant_helpdesks import TenantHelpdesks
 from tools.http_tools.loader import ToolsFileError, load_tools_file
 from tools.registry import Tool, ToolRegistry
+from tools.ticketing.base import TicketingBackend
+from tools.ticketing.tools import DEFAULT_TIMEOUT_S, ticketing_tools
 
 
-def builtin_tools() -> list[Tool[Any]]:
+def builtin_tools(
+    helpdesk: TicketingBackend | None = None, timeout_s: float = DEFAULT_TIMEOUT_S
+) -> list[Tool[Any]]:
     """Python tools every tenant may enable (business data comes through HTTP tools)."""
-    return []
+    return ticketing_tools(helpdesk, timeout_s)
 
 
 def tools_environ(settings: Settings) -> dict[str, str]:
@@ -36,12 +43,21 @@ class TenantTools:
         self._registries = dict(registries)
 
     @classmethod
-    def load(cls, tenants: TenantRegistry, environ: Mapping[str, str]) -> "TenantTools":
+    def load(
+        cls,
+        tenants: TenantRegistry,
+        environ: Mapping[str, str],
+        helpdesks: TenantHelpdesks | None = None,
+    ) -> "TenantTools":
         """Every tenant's registry; ConfigError naming the file and field on any problem."""
         registries = {}
         for tenant in tenants.tenants:
             bot = tenants.get(tenant)
-            available = [*builtin_tools(), *_http_tools(bot, tenants, environ)]
+            helpdesk = helpdesks.get(tenant) if helpdesks is not None else None
+            builtin = builtin_tools(helpdesk, bot.helpdesk.tool_timeout_s)
+            declared = _http_tools(bot, tenants, environ)
+            _check_no_clash(builtin, declared, bot, tenants)
+            available = [*builtin, *declared]
             check_enabled_tools(bot, tenants.source(tenant), {t.name for t in available})
             registries[tenant] = ToolRegistry(t for t in available if t.name in bot.tools)
         return cls(registries)
@@ -64,3 +80,14 @@ def _http_tools(
         )
     except ToolsFileError as error:
         raise ConfigError(f"{error}\n  (the tools_file of {tenants.source(bot.tenant)})") from None
+
+
+def _check_no_clash(
+    builtin: list[Tool[Any]], declared: list[Tool[Any]], bot: BotConfig, tenants: TenantRegistry
+) -> None:
+    clashes = sorted({t.name for t in builtin} & {t.name for t in declared})
+    if clashes:
+        raise ConfigError(
+            f"invalid tools file {bot.tools_file}:\n  tools: {', '.join(clashes)} is the name of "
+            f"a built-in tool; rename it\n  (the tools_file of {tenants.source(bot.tenant)})"
+        )

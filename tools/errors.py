@@ -47,3 +47,8 @@ class HelpdeskUnavailable(TicketingError):
 
 class HelpdeskResponseInvalid(TicketingError):
     """The helpdesk answered 2xx with a body that is not what its API documents."""
+
+
+class HelpdeskConfigError(TicketingError):
+    """Settings a ticketing backend cannot be built from (an unknown platform, a field
+    missing, unknown or invalid). The message names the field, never a secret's value."""

@@ -9,7 +9,7 @@ from agent.cli.common import console, settings_or_exit
 
 
 def doctor() -> None:
-    """Check settings, bot files, stores, knowledge base, embedding model and model endpoint."""
+    """Check settings, bot files, helpdesks, stores, knowledge base, embedding and model."""
     from agent.doctor import run_checks
 
     settings = settings_or_exit()

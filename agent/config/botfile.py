@@ -4,7 +4,8 @@ A bot file is YAML, one per tenant, named ``<tenant>.yaml``. String values may
 reference environment variables as ``${NAME}`` (or ``${NAME:-default}``); a missing
 variable without a default is an error that names the field and the file. Unknown
 keys are errors too, so a typo never silently disables a setting. ``tools_file`` names
-the tenant's declarative HTTP tools (``tools.http_tools``), relative to the bot file.
+the tenant's declarative HTTP tools (``tools.http_tools``), relative to the bot file;
+``helpdesk`` the ticketing backend (``agent.config.helpdesk``; the built-in store when absent).
 """
 
 import os
@@ -18,6 +19,7 @@ from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError, f
 
 from agent.config.defaults import HUMAN_REQUEST_PHRASES
 from agent.config.errors import describe_validation_error
+from agent.config.helpdesk import BuiltinHelpdesk, HelpdeskConfig
 from agent.errors import ConfigError
 from tools.envref import MissingVariable, expand_references
 from tools.http_tools.hosts import HostPattern
@@ -117,6 +119,9 @@ class BotConfig(_Strict):
     retrieval: RetrievalConfig = Field(default_factory=RetrievalConfig)
     model: ModelConfig = Field(default_factory=ModelConfig)
     channels: ChannelsConfig = Field(default_factory=ChannelsConfig)
+    helpdesk: HelpdeskConfig = Field(
+        default_factory=BuiltinHelpdesk, description="The ticketing backend (platform: ...)."
+    )
 
     @field_validator("tenant")
     @classmethod

@@ -1,7 +1,10 @@
 """Embedded stores in one SQLite file: transcripts, conversation state and dedupe."""
 
+import asyncio
 import json
 import time
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from pathlib import Path
 from typing import Any
 
@@ -29,10 +32,15 @@ CREATE TABLE IF NOT EXISTS dedupe (
 
 
 class SqliteDatabase:
-    """One aiosqlite connection shared by the embedded stores of a process."""
+    """One aiosqlite connection shared by the embedded stores of a process.
+
+    Every operation holds ``lock`` for its whole transaction: a shared connection with
+    two coroutines interleaving statements fails ("SQL statements in progress").
+    """
 
     def __init__(self, connection: aiosqlite.Connection) -> None:
-        self.connection = connection
+        self._connection = connection
+        self._lock = asyncio.Lock()
 
     @classmethod
     async def open(cls, path: Path) -> "SqliteDatabase":
@@ -46,75 +54,95 @@ class SqliteDatabase:
             raise RuntimeStoreError(f"cannot open SQLite database {path}: {error}") from None
         return cls(connection)
 
+    @asynccontextmanager
+    async def transaction(self) -> AsyncIterator[aiosqlite.Connection]:
+        """The connection, exclusively; committed on success, rolled back on error."""
+        async with self._lock:
+            try:
+                yield self._connection
+                await self._connection.commit()
+            except aiosqlite.Error as error:
+                await self._connection.rollback()
+                raise RuntimeStoreError(f"SQLite failed: {error}") from None
+            except BaseException:
+                await self._connection.rollback()
+                raise
+
     async def close(self) -> None:
-        await self.connection.close()
+        async with self._lock:
+            await self._connection.close()
 
     async def ping(self) -> None:
-        try:
-            await self.connection.execute("SELECT 1")
-        except aiosqlite.Error as error:
-            raise RuntimeStoreError(f"SQLite database unusable: {error}") from None
+        async with self.transaction() as db, db.execute("SELECT 1") as cursor:
+            await cursor.fetchone()
 
 
 class SqliteTranscripts:
     def __init__(self, database: SqliteDatabase) -> None:
-        self._db = database.connection
+        self._database = database
 
     async def append(self, conversation_key: str, entry: TranscriptEntry) -> int:
-        async with self._db.execute(
-            "INSERT INTO transcript (conversation_key, position, entry) "
-            "SELECT ?, COALESCE(MAX(position) + 1, 0), ? FROM transcript "
-            "WHERE conversation_key = ? RETURNING position",
-            (conversation_key, _dump(entry.to_dict()), conversation_key),
-        ) as cursor:
+        async with (
+            self._database.transaction() as db,
+            db.execute(
+                "INSERT INTO transcript (conversation_key, position, entry) "
+                "SELECT ?, COALESCE(MAX(position) + 1, 0), ? FROM transcript "
+                "WHERE conversation_key = ? RETURNING position",
+                (conversation_key, _dump(entry.to_dict()), conversation_key),
+            ) as cursor,
+        ):
             row = await cursor.fetchone()
-        await self._db.commit()
         assert row is not None
         return int(row[0])
 
     async def entries(self, conversation_key: str, after: int = -1) -> list[TranscriptEntry]:
-        async with self._db.execute(
-            "SELECT entry FROM transcript WHERE conversation_key = ? AND position > ? "
-            "ORDER BY position",
-            (conversation_key, after),
-        ) as cursor:
+        async with (
+            self._database.transaction() as db,
+            db.execute(
+                "SELECT entry FROM transcript WHERE conversation_key = ? AND position > ? "
+                "ORDER BY position",
+                (conversation_key, after),
+            ) as cursor,
+        ):
             rows = await cursor.fetchall()
         return [TranscriptEntry.from_dict(json.loads(row[0])) for row in rows]
 
     async def state(self, conversation_key: str) -> ConversationState | None:
-        async with self._db.execute(
-            "SELECT state FROM conversation_state WHERE conversation_key = ?",
-            (conversation_key,),
-        ) as cursor:
+        async with (
+            self._database.transaction() as db,
+            db.execute(
+                "SELECT state FROM conversation_state WHERE conversation_key = ?",
+                (conversation_key,),
+            ) as cursor,
+        ):
             row = await cursor.fetchone()
         return ConversationState.from_dict(json.loads(row[0])) if row else None
 
     async def save_state(self, state: ConversationState) -> None:
-        await self._db.execute(
-            "INSERT INTO conversation_state (conversation_key, state) VALUES (?, ?) "
-            "ON CONFLICT(conversation_key) DO UPDATE SET state = excluded.state",
-            (state.key, _dump(state.to_dict())),
-        )
-        await self._db.commit()
+        async with self._database.transaction() as db:
+            await db.execute(
+                "INSERT INTO conversation_state (conversation_key, state) VALUES (?, ?) "
+                "ON CONFLICT(conversation_key) DO UPDATE SET state = excluded.state",
+                (state.key, _dump(state.to_dict())),
+            )
 
 
 class SqliteDedupe:
     def __init__(self, database: SqliteDatabase) -> None:
-        self._db = database.connection
+        self._database = database
 
     async def claim(self, key: str, ttl_s: int) -> bool:
         now = time.time()
-        await self._db.execute("DELETE FROM dedupe WHERE key = ? AND expires_at <= ?", (key, now))
-        async with self._db.execute(
-            "INSERT OR IGNORE INTO dedupe (key, expires_at) VALUES (?, ?)", (key, now + ttl_s)
-        ) as cursor:
-            claimed = cursor.rowcount == 1
-        await self._db.commit()
-        return claimed
+        async with self._database.transaction() as db:
+            await db.execute("DELETE FROM dedupe WHERE key = ? AND expires_at <= ?", (key, now))
+            async with db.execute(
+                "INSERT OR IGNORE INTO dedupe (key, expires_at) VALUES (?, ?)", (key, now + ttl_s)
+            ) as cursor:
+                return cursor.rowcount == 1
 
     async def release(self, key: str) -> None:
-        await self._db.execute("DELETE FROM dedupe WHERE key = ?", (key,))
-        await self._db.commit()
+        async with self._database.transaction() as db:
+            await db.execute("DELETE FROM dedupe WHERE key = ?", (key,))
 
 
 def _dump(data: dict[str, Any]) -> str:

@@ -166,3 +166,17 @@ class TestLocks:
         async with asyncio.timeout(1):
             async with locks.hold(KEY, ttl_s=5):
                 pass
+
+
+async def test_interleaved_operations_on_one_database(transcripts, dedupe) -> None:
+    """Webhooks claim deliveries while workers write transcripts: neither may fail."""
+    results = await asyncio.gather(
+        *(dedupe.claim(f"delivery-{i % 5}", ttl_s=60) for i in range(20)),
+        *(
+            transcripts.append(KEY, TranscriptEntry(Author.CUSTOMER, str(i), f"m-{i}"))
+            for i in range(20)
+        ),
+        *(transcripts.state(KEY) for _ in range(10)),
+    )
+    assert sum(1 for claimed in results[:20] if claimed is True) == 5
+    assert sorted(results[20:40]) == list(range(20))

@@ -4,8 +4,10 @@ signed webhook → dedupe → queue → worker → graph (Chroma retrieval, scri
 tools) → transcript → signed callback and GET /v1/conversations.
 """
 
+import asyncio
 import json
 import uuid
+from pathlib import Path
 
 import pytest
 import redis
@@ -14,8 +16,11 @@ from agent.cli.client import DemoCustomer
 from agent.llm.stub import ScriptedModelServer, ScriptedResponse, ScriptedToolCall
 from agent.llm.stub.demo import DemoResponder
 from tests.integration.conftest import DEMO_SECRET, StartDeskhand
+from tools.context import Customer
 from tools.demo_shop import DEMO_SHOP_ADMIN_TOKEN
 from tools.signing.standard_webhooks import signed_headers, verify
+from tools.ticketing.base import Ticket
+from tools.ticketing.builtin import BuiltinTicketStore
 
 pytestmark = pytest.mark.slow
 SHOP_ADMIN = {"authorization": f"Bearer {DEMO_SHOP_ADMIN_TOKEN}"}
@@ -99,6 +104,51 @@ def test_a_refund_above_the_threshold_is_handed_to_a_person_for_approval(
     assert json.loads(requests[1]["messages"][-1]["content"])["result"]["status"] == "delivered"
     assert "alex@example.com" not in json.dumps(requests[0]["tools"])
     assert after == before  # nothing was refunded without a person's approval
+
+
+def test_the_model_opens_a_ticket_in_the_builtin_store(
+    start_deskhand: StartDeskhand, data_dir: Path
+) -> None:
+    subject = f"Aurora lamp flickers ({uuid.uuid4().hex[:8]})"
+    arguments = {
+        "subject": subject,
+        "description": "The Aurora lamp from order BL-10234 flickers since Monday.",
+        "requester": {"email": "someone.else@example.com"},  # not in the schema: ignored
+    }
+    answer = "I've opened a ticket for you; our team will follow up by e-mail."
+    with ScriptedModelServer() as model:
+        model.set_script(
+            [
+                ScriptedResponse(
+                    tool_calls=[ScriptedToolCall(name="create_ticket", arguments=arguments)]
+                ),
+                ScriptedResponse(content=answer),
+            ]
+        )
+        with start_deskhand(llm_base_url=model.base_url) as deskhand:
+            client = deskhand.client()
+            conv = conversation()
+            text = "My new Aurora lamp flickers. Could you file a ticket about it?"
+            reply = client.wait_reply(conv, client.send(conv, text, _customer()), timeout_s=30)
+        requests = model.requests
+    assert reply.text.startswith(answer) and reply.escalation is None
+    offered = [t["function"]["name"] for t in requests[0]["tools"]]
+    assert "create_ticket" in offered and "list_my_tickets" in offered
+    result = json.loads(requests[1]["messages"][-1]["content"])
+    assert result["ok"] and result["result"]["subject"] == subject
+    customer = _customer()
+    mine = asyncio.run(_tickets(data_dir / "tickets" / "demo.sqlite3", customer))
+    created = [t for t in mine if t.subject == subject]
+    assert [t.id for t in created] == [result["result"]["id"]]
+    assert (created[0].requester_email, created[0].requester_id) == (customer.email, customer.id)
+
+
+async def _tickets(path: Path, customer: DemoCustomer) -> list[Ticket]:
+    store = await BuiltinTicketStore.open(path)
+    try:
+        return await store.list_customer_tickets(Customer(customer.id, customer.email))
+    finally:
+        await store.aclose()
 
 
 def test_reply_and_handoff_reach_the_signed_callback(
