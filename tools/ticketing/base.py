@@ -91,6 +91,20 @@ def handoff_note(handoff: Handoff) -> str:
     return f"Handed off by the bot. Reason: {handoff.reason}\n\n{handoff.summary}"
 
 
+def handoff_update(
+    handoff: Handoff, default_assignee: str | None = None, default_group: str | None = None
+) -> TicketUpdate:
+    """The change a hand-off makes: reopened, prioritised, tagged, routed (to the
+    platform's configured person or group unless the hand-off names one)."""
+    return TicketUpdate(
+        status=TicketStatus.OPEN,
+        priority=handoff.priority,
+        add_tags=handoff.tags,
+        assignee_id=handoff.assignee_id or default_assignee,
+        group_id=handoff.group_id or default_group,
+    )
+
+
 def priority_tag(priority: TicketPriority) -> str:
     """The tag that stands for a priority on platforms without one (``supports_priority``)."""
     return f"priority_{priority.value}"

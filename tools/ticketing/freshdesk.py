@@ -29,7 +29,7 @@ A filter naming a contact Freshdesk does not know answers 400; that reads as no 
 """
 
 import asyncio
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 import httpx
@@ -45,9 +45,9 @@ from tools.ticketing.base import (
     NewTicket,
     Ticket,
     TicketingBackend,
-    TicketStatus,
     TicketUpdate,
     handoff_note,
+    handoff_update,
 )
 from tools.ticketing.helpdesk_json import Json, items, obj, reference_number, ticket_number
 
@@ -168,9 +168,7 @@ class FreshdeskClient(TicketingBackend):
             routing["group_id"] = reference_number(str(group), "group id")
         await self.comment(ticket_id, handoff_note(handoff), False, f"{idempotency_key}:note")
         current = obj(await self._raw_ticket(ticket_id), "freshdesk ticket")
-        update = TicketUpdate(
-            status=TicketStatus.OPEN, priority=handoff.priority, add_tags=handoff.tags
-        )
+        update = replace(handoff_update(handoff), assignee_id=None, group_id=None)  # in routing
         await self._put(ticket_id, current, {**wire.update_body(update, current), **routing})
 
     # --- helpers -----------------------------------------------------------------

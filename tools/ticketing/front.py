@@ -43,6 +43,7 @@ from tools.ticketing.base import (
     TicketStatus,
     TicketUpdate,
     handoff_note,
+    handoff_update,
 )
 from tools.ticketing.front_import import created_by_key, import_body, imported_conversation
 from tools.ticketing.front_lookup import FrontReader, TagIds, path
@@ -185,15 +186,9 @@ class FrontClient(TicketingBackend):
         """Comment the summary, tag, reopen, move to the inbox; unassign unless one is named."""
         note = handoff_note(handoff)
         await self.comment(ticket_id, note, public=False, idempotency_key=f"{idempotency_key}:note")
-        assignee = handoff.assignee_id or self._config.handoff_teammate_id
-        update = TicketUpdate(
-            status=TicketStatus.OPEN,
-            priority=handoff.priority,
-            add_tags=handoff.tags,
-            assignee_id=assignee,
-            group_id=handoff.group_id or self._config.handoff_inbox_id,
-        )
-        await self._update(ticket_id, update, unassign=assignee is None)
+        config = self._config
+        update = handoff_update(handoff, config.handoff_teammate_id, config.handoff_inbox_id)
+        await self._update(ticket_id, update, unassign=update.assignee_id is None)
 
     # --- helpers -------------------------------------------------------------------
     async def _conversation(self, conversation_id: str) -> Json:

@@ -33,9 +33,9 @@ from tools.ticketing.base import (
     NewTicket,
     Ticket,
     TicketingBackend,
-    TicketStatus,
     TicketUpdate,
     handoff_note,
+    handoff_update,
     priority_tag,
 )
 from tools.ticketing.helpdesk_json import Json, at, opt_ident, opt_text
@@ -172,15 +172,9 @@ class HelpScoutClient(TicketingBackend):
         """Note the summary, tag, reactivate, move mailbox; unassigned unless a user is named."""
         note = handoff_note(handoff)
         await self.comment(ticket_id, note, public=False, idempotency_key=f"{idempotency_key}:note")
-        assignee = handoff.assignee_id or self._config.handoff_user_id
-        update = TicketUpdate(
-            status=TicketStatus.OPEN,
-            priority=handoff.priority,
-            add_tags=handoff.tags,
-            assignee_id=assignee,
-            group_id=handoff.group_id or self._config.handoff_mailbox_id,
-        )
-        await self._update(ticket_id, update, unassign=assignee is None)
+        config = self._config
+        update = handoff_update(handoff, config.handoff_user_id, config.handoff_mailbox_id)
+        await self._update(ticket_id, update, unassign=update.assignee_id is None)
 
     # --- helpers -------------------------------------------------------------------
     async def _conversation(self, conversation_id: str) -> Json:

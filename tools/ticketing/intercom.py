@@ -45,6 +45,7 @@ from tools.ticketing.base import (
     TicketStatus,
     TicketUpdate,
     handoff_note,
+    handoff_update,
 )
 from tools.ticketing.helpdesk_json import Json, at, ident, obj, opt_text
 from tools.ticketing.key_marker import has_marker, with_marker
@@ -191,14 +192,8 @@ class IntercomClient(TicketingBackend):
         """Note the summary, tag, reopen, route to the team; unassigned unless an admin is named."""
         note = handoff_note(handoff)
         await self.comment(ticket_id, note, public=False, idempotency_key=f"{idempotency_key}:note")
-        update = TicketUpdate(
-            status=TicketStatus.OPEN,
-            priority=handoff.priority,
-            add_tags=handoff.tags,
-            assignee_id=handoff.assignee_id,
-            group_id=handoff.group_id or self._config.handoff_team_id,
-        )
-        await self._update(ticket_id, update, unassign=handoff.assignee_id is None)
+        update = handoff_update(handoff, default_group=self._config.handoff_team_id)
+        await self._update(ticket_id, update, unassign=update.assignee_id is None)
 
     # --- helpers -------------------------------------------------------------------
     async def _conversation(self, conversation_id: str) -> Json:
