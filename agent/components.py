@@ -3,11 +3,13 @@
 import asyncio
 import logging
 from collections.abc import Sequence
+from contextlib import AsyncExitStack
 from dataclasses import dataclass
 from typing import Any
 
 import httpx
 
+from agent.checkpoints import open_checkpointer
 from agent.config.derived import knowledge_config, llm_config
 from agent.config.settings import Settings
 from agent.config.tenants import TenantRegistry
@@ -17,8 +19,9 @@ from agent.graph.deps import GraphDeps
 from agent.graph.deps import Retriever as GraphRetriever
 from agent.llm.client import ChatClient
 from agent.llm.types import ChatMessage
+from agent.retention import sweep_forever
 from agent.runtime.factory import Runtime, open_runtime
-from agent.runtime.worker import Worker
+from agent.runtime.worker import PoolConfig, WorkerPool
 from agent.tenant_helpdesks import TenantHelpdesks
 from agent.tenant_tools import TenantTools, tools_environ
 from agent.turns import TurnProcessor
@@ -43,6 +46,7 @@ class Components:
     turns: TurnProcessor
     http: httpx.AsyncClient
     helpdesks: TenantHelpdesks
+    resources: AsyncExitStack  # the runtime and the checkpointer, closed in reverse
 
     @classmethod
     async def open(cls, settings: Settings) -> "Components":
@@ -63,9 +67,18 @@ class Components:
         knowledge = KnowledgeStore.open(knowledge_config(settings))
         retriever = Retriever(knowledge)
         config = llm_config(settings)
-        runtime = await open_runtime(settings)  # last of what can fail: nothing left to leak
+        runtime = await open_runtime(settings)
+        resources = AsyncExitStack()
+        resources.push_async_callback(runtime.close)
+        try:
+            checkpointer = await resources.enter_async_context(open_checkpointer(settings, runtime))
+        except BaseException:
+            await resources.aclose()
+            raise
+        # Nothing below can fail: nothing left to leak.
         llm = ChatClient(config) if config else None
-        graph = build_graph(GraphDeps(tenants, _retrieve_with(retriever), tools, llm))
+        deps = GraphDeps(tenants, _retrieve_with(retriever), tools, llm)
+        graph = build_graph(deps, checkpointer)
         http = httpx.AsyncClient()
         callback = GenericCallbackClient(
             http,
@@ -74,7 +87,13 @@ class Components:
         )
         delivery = ChannelDelivery(tenants, callback)
         turns = TurnProcessor(
-            graph, runtime.transcripts, delivery, tenants, settings.turn_timeout_s
+            graph,
+            runtime.mailboxes,
+            runtime.transcripts,
+            delivery,
+            tenants,
+            runtime.usage,
+            settings.turn_timeout_s,
         )
         return cls(
             settings=settings,
@@ -88,21 +107,32 @@ class Components:
             turns=turns,
             http=http,
             helpdesks=helpdesks,
+            resources=resources,
         )
 
-    def worker(self) -> Worker:
-        return Worker(
-            self.runtime.queue,
-            self.runtime.locks,
-            self.turns.handle,
-            lock_ttl_s=self.settings.turn_timeout_s + 30,
+    async def work(self, stop: asyncio.Event) -> None:
+        """Run the workers and the retention sweep until ``stop`` is set."""
+        idle_s = self.settings.retention_days * 86_400
+        forget = self.graph.checkpointer.adelete_thread
+        await asyncio.gather(
+            self.worker_pool().run(stop),
+            sweep_forever(self.runtime.mailboxes, forget, idle_s, stop),
         )
+
+    def worker_pool(self) -> WorkerPool:
+        settings = self.settings
+        config = PoolConfig(
+            concurrency=settings.worker_concurrency,
+            lease_s=settings.lease_s,
+            max_message_age_s=settings.max_message_age_s,
+        )
+        return WorkerPool(self.runtime.mailboxes, self.turns.handle, self.turns.hold, config)
 
     async def close(self) -> None:
         if self.llm is not None:
             await self.llm.aclose()
         await self.http.aclose()
-        await self.runtime.close()
+        await self.resources.aclose()
         await self.helpdesks.aclose()
 
 

@@ -1,84 +1,90 @@
-"""Send a turn's outcome back through the channel the message came from."""
+"""A turn's actions as outbox items, and their delivery through the conversation's channel."""
 
 import logging
-from typing import Protocol
+from typing import Any, Protocol
 
 from agent.config.tenants import TenantRegistry
 from agent.outcome import TurnOutcome
-from agent.runtime.models import InboundMessage, TranscriptEntry
+from agent.runtime.models import InboundMessage, OutboxItem, TranscriptEntry
 from tools.delivery.generic_callback import GenericCallbackClient
-from tools.errors import DeliveryError
 
 log = logging.getLogger(__name__)
 
+REPLY = "reply"
+HANDOFF = "handoff"
+
 
 class Delivery(Protocol):
-    async def deliver(
-        self, message: InboundMessage, reply: TranscriptEntry, outcome: TurnOutcome
-    ) -> None: ...
+    async def deliver(self, conversation_key: str, item: OutboxItem) -> None:
+        """Send the item; raise tools.errors.DeliveryError when the channel refused it."""
+        ...
+
+
+def turn_items(
+    answered: tuple[InboundMessage, ...], reply: TranscriptEntry, outcome: TurnOutcome
+) -> tuple[OutboxItem, ...]:
+    """The actions of one turn, each keyed so that a re-run turn produces the same keys."""
+    items = [reply_item(reply.message_id, answered, reply.text, list(reply.citations))]
+    if outcome.escalation is not None:
+        escalation = outcome.escalation
+        handoff = {
+            "reason": escalation.reason.value,
+            "priority": escalation.priority.value,
+            "summary": escalation.summary,
+        }
+        items.append(OutboxItem(f"{reply.message_id}:handoff", HANDOFF, handoff))
+    return tuple(items)
+
+
+def reply_item(
+    reply_id: str,
+    answered: tuple[InboundMessage, ...],
+    text: str,
+    citations: list[dict[str, str]] | None = None,
+) -> OutboxItem:
+    payload: dict[str, Any] = {
+        "message_id": reply_id,
+        "in_reply_to": answered[-1].message_id,
+        "answers": [message.message_id for message in answered],
+        "text": text,
+        "citations": citations or [],
+    }
+    return OutboxItem(reply_id, REPLY, payload)
 
 
 class ChannelDelivery:
-    """Routes outcomes by channel. Failures are logged; the transcript already holds the reply."""
+    """Routes outbox items by the channel in the conversation key."""
 
     def __init__(self, tenants: TenantRegistry, generic: GenericCallbackClient) -> None:
         self._tenants = tenants
         self._generic = generic
 
-    async def deliver(
-        self, message: InboundMessage, reply: TranscriptEntry, outcome: TurnOutcome
-    ) -> None:
-        if message.channel != "generic":
-            log.error("no outbound client for channel", extra={"channel": message.channel})
+    async def deliver(self, conversation_key: str, item: OutboxItem) -> None:
+        tenant, channel, conversation_id = conversation_key.split(":", 2)
+        if channel != "generic":
+            log.error("no outbound client for channel", extra={"channel": channel})
             return
-        channel = self._tenants.get(message.tenant).channels.generic
-        if channel is None or channel.callback_url is None:
+        generic = self._tenants.get(tenant).channels.generic
+        if generic is None or generic.callback_url is None:
             return  # the client reads replies with GET /v1/conversations/{key}
-        secret = channel.signing_secrets[0].get_secret_value()
-        try:
-            for event_id, event in generic_events(message, reply, outcome):
-                await self._generic.send(channel.callback_url, secret, event, event_id)
-        except DeliveryError as error:
-            log.error(
-                "reply not delivered to the callback URL",
-                extra={"conversation": message.conversation_key, "error": str(error)},
-            )
+        secret = generic.signing_secrets[0].get_secret_value()
+        conversation = {"id": conversation_id, "key": conversation_key}
+        event = generic_event(conversation, item)
+        await self._generic.send(generic.callback_url, secret, event, item.key)
 
 
-def generic_events(
-    message: InboundMessage, reply: TranscriptEntry, outcome: TurnOutcome
-) -> list[tuple[str, dict[str, object]]]:
-    """The callback events of one turn, each with its idempotency key."""
-    conversation = {"id": message.conversation_id, "key": message.conversation_key}
-    events: list[tuple[str, dict[str, object]]] = [
-        (
-            f"{reply.message_id}",
-            {
-                "type": "message.created",
-                "conversation": conversation,
-                "message": {
-                    "id": reply.message_id,
-                    "in_reply_to": message.message_id,
-                    "text": reply.text,
-                    "citations": list(reply.citations),
-                },
-            },
-        )
-    ]
-    if outcome.escalation is not None:
-        escalation = outcome.escalation
-        events.append(
-            (
-                f"{reply.message_id}:handoff",
-                {
-                    "type": "conversation.handoff",
-                    "conversation": conversation,
-                    "handoff": {
-                        "reason": escalation.reason.value,
-                        "priority": escalation.priority.value,
-                        "summary": escalation.summary,
-                    },
-                },
-            )
-        )
-    return events
+def generic_event(conversation: dict[str, str], item: OutboxItem) -> dict[str, object]:
+    """The generic channel's callback event for one outbox item."""
+    if item.kind == HANDOFF:
+        return {
+            "type": "conversation.handoff",
+            "conversation": conversation,
+            "handoff": item.payload,
+        }
+    fields = ("in_reply_to", "answers", "text", "citations")
+    message = {key: item.payload[key] for key in fields if key in item.payload}
+    return {
+        "type": "message.created",
+        "conversation": conversation,
+        "message": {"id": item.payload["message_id"], **message},
+    }

@@ -10,7 +10,9 @@ from agent.config.settings import DEMO_TENANTS_DIR, Settings
 from agent.config.tenants import TenantRegistry
 from agent.errors import DeskhandError
 from agent.llm.client import ChatClient
-from agent.runtime.factory import open_runtime, redact_url
+from agent.runtime.factory import open_runtime
+from agent.runtime.redis_connection import RedisOptions, redact_url
+from agent.runtime.redis_health import check_redis
 from agent.tenant_helpdesks import describe_helpdesk, open_helpdesk
 from agent.tenant_tools import TenantTools, tools_environ
 from knowledge.embeddings import model_available
@@ -20,10 +22,13 @@ from knowledge.store import KnowledgeStore
 
 @dataclass(frozen=True)
 class Check:
+    """``required``: serve refuses to start when it fails; ``warning``: ok, but say it loudly."""
+
     name: str
     ok: bool
     detail: str
     required: bool = True
+    warning: bool = False
 
 
 async def run_checks(settings: Settings, include_model: bool = True) -> list[Check]:
@@ -31,6 +36,8 @@ async def run_checks(settings: Settings, include_model: bool = True) -> list[Che
     if settings.tenants_dir.resolve() == DEMO_TENANTS_DIR.resolve():
         checks.append(_demo_shop(settings))
     checks.append(await _stores(settings))
+    if settings.redis_url or settings.redis_sentinels:
+        checks.extend(await _redis(settings))
     checks.append(_knowledge(settings))
     checks.append(_embedding_model(settings))
     if include_model:
@@ -103,6 +110,19 @@ async def _stores(settings: Settings) -> Check:
     except DeskhandError as error:
         return Check(name, False, str(error))
     return Check(name, True, where)
+
+
+async def _redis(settings: Settings) -> list[Check]:
+    """Version, topology, latency and pool; warnings for settings that can lose messages."""
+    try:
+        health = await check_redis(RedisOptions.from_settings(settings))
+    except DeskhandError as error:
+        return [Check("redis", False, str(error))]
+    detail = "; ".join([*health.errors, health.summary()])
+    checks = [Check("redis", not health.errors, detail)]
+    for warning in health.warnings:
+        checks.append(Check("redis settings", True, warning, required=False, warning=True))
+    return checks
 
 
 def _knowledge(settings: Settings) -> Check:

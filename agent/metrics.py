@@ -13,4 +13,4 @@ TURN_SECONDS = Histogram(
     "Time to run one turn's graph.",
     buckets=(0.1, 0.25, 0.5, 1, 2, 4, 8, 15, 30, 60, 120),
 )
-QUEUE_DEPTH = Gauge("deskhand_queue_depth", "Messages waiting for a worker.")
+QUEUE_DEPTH = Gauge("deskhand_queue_depth", "Conversations with messages waiting for a worker.")

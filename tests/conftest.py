@@ -7,12 +7,24 @@ import pytest
 import redis
 from redis.asyncio import Redis
 
+from tests.support.redis_cluster import RedisToolsMissing, cluster_binaries, redis_cluster
 from tests.support.redis_server import redis_for_tests
 
 
 @pytest.fixture(scope="session")
 def redis_url() -> Iterator[str]:
     with redis_for_tests() as url:
+        yield url
+
+
+@pytest.fixture(scope="session")
+def redis_cluster_url() -> Iterator[str]:
+    """A throwaway three-master Redis Cluster for the session (skipped without redis-cli)."""
+    try:
+        cluster_binaries()
+    except RedisToolsMissing as missing:
+        pytest.skip(str(missing))
+    with redis_cluster() as url:
         yield url
 
 

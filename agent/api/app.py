@@ -15,7 +15,6 @@ from agent.api.errors import install_error_handlers
 from agent.components import Components
 from agent.config.settings import DEMO_TENANTS_DIR, Settings
 from agent.llm.errors import LLMError
-from agent.runtime.worker import run_workers
 from tools.demo_shop import DemoShop, create_demo_shop_app
 
 log = logging.getLogger(__name__)
@@ -32,9 +31,7 @@ def create_app(settings: Settings, run_workers_in_process: bool = True) -> FastA
         stop = asyncio.Event()
         background = [asyncio.create_task(_warm_up(app, parts))]
         if run_workers_in_process:
-            background.append(
-                asyncio.create_task(run_workers(settings.workers, parts.worker, stop))
-            )
+            background.append(asyncio.create_task(parts.work(stop)))
         await _report_model(parts)
         try:
             yield

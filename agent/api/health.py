@@ -47,7 +47,7 @@ async def readyz(request: Request) -> JSONResponse:
 
 @router.get("/metrics")
 async def metrics(request: Request) -> Response:
-    QUEUE_DEPTH.set(await components(request).runtime.queue.depth())
+    QUEUE_DEPTH.set(await components(request).runtime.mailboxes.depth())
     return Response(generate_latest(), media_type=CONTENT_TYPE_LATEST)
 
 

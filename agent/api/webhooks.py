@@ -36,12 +36,15 @@ async def receive_webhook(tenant: str, channel: str, request: Request) -> dict[s
     if not await parts.runtime.dedupe.claim(dedupe_key, parts.settings.dedupe_ttl_s):
         WEBHOOKS.labels(channel=channel, result="duplicate").inc()
         return {"status": "duplicate", "delivery_id": delivery.delivery_id}
+    window_s = parts.settings.coalesce_window_s
     try:
-        for message in delivery.messages:
-            await parts.runtime.queue.put(message)
+        fresh = [await parts.runtime.mailboxes.append(m, window_s) for m in delivery.messages]
     except RuntimeStoreError:
         await parts.runtime.dedupe.release(dedupe_key)  # let the sender's retry through
         raise
+    if delivery.messages and not any(fresh):  # a new delivery id for messages we have
+        WEBHOOKS.labels(channel=channel, result="duplicate").inc()
+        return {"status": "duplicate", "delivery_id": delivery.delivery_id}
     WEBHOOKS.labels(channel=channel, result="accepted").inc()
     return {
         "status": "queued",

@@ -86,7 +86,8 @@ class DeskhandClient:
             raise ClientError(f"server answered {response.status_code}: {_error(response)}")
         data = response.json()
         for entry in data["entries"]:
-            if entry["author"] == "bot" and entry.get("in_reply_to") == message_id:
+            answers = entry.get("answers") or [entry.get("in_reply_to")]
+            if entry["author"] == "bot" and not entry.get("holding") and message_id in answers:
                 return Reply(
                     entry["text"],
                     entry.get("citations", []),

@@ -3,7 +3,7 @@
 import typer
 
 from agent import __version__
-from agent.cli import doctor, graph, kb, llm_stub, serve, talk
+from agent.cli import doctor, erase, graph, kb, llm_stub, serve, talk
 from agent.cli.bench import ingest as bench_ingest
 from agent.cli.bench import retrieval as bench_retrieval
 from agent.cli.bench import search as bench_search
@@ -30,6 +30,7 @@ app.command()(talk.say)
 app.command()(talk.chat)
 app.command()(kb.ingest)
 app.command()(doctor.doctor)
+app.command()(erase.erase)
 app.command()(graph.graph)
 app.command("llm-stub")(llm_stub.llm_stub)
 kb_app.command("search")(kb.kb_search)

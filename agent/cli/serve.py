@@ -21,11 +21,19 @@ from agent.config.settings import Settings
 def serve(
     host: str | None = typer.Option(None, help="Address to bind (default: DESKHAND_HOST)."),
     port: int | None = typer.Option(None, help="Port to bind (default: DESKHAND_PORT)."),
+    workers: bool = typer.Option(
+        True,
+        "--workers/--no-workers",
+        help="Run workers in this process too. --no-workers needs DESKHAND_REDIS_URL "
+        "and separate `deskhand worker` processes.",
+    ),
 ) -> None:
     """Serve the webhook and conversations API, with workers in the same process."""
     settings = settings_or_exit()
     overrides = {k: v for k, v in {"host": host, "port": port}.items() if v is not None}
     settings = settings.model_copy(update=overrides)
+    if not workers and settings.redis_url is None:
+        fail("--no-workers needs DESKHAND_REDIS_URL: the embedded queue has no other reader", 2)
     setup_logging(settings)
     _preflight(settings)
     _announce(settings)
@@ -34,7 +42,7 @@ def serve(
     from agent.api.app import create_app
 
     uvicorn.run(
-        create_app(settings),
+        create_app(settings, run_workers_in_process=workers),
         host=settings.host,
         port=settings.port,
         log_config=None,
@@ -60,16 +68,18 @@ def worker() -> None:
 
 async def _run_workers(settings: Settings) -> None:
     from agent.components import Components
-    from agent.runtime.worker import run_workers
 
     parts = await Components.open(settings)
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     for signum in (signal.SIGINT, signal.SIGTERM):
         loop.add_signal_handler(signum, stop.set)
-    console.print(f"deskhand worker: {settings.workers} worker(s) on {settings.mode} runtime")
+    console.print(
+        f"deskhand worker: up to {settings.worker_concurrency} turns at once "
+        f"on the {settings.mode} runtime"
+    )
     try:
-        await run_workers(settings.workers, parts.worker, stop)
+        await parts.work(stop)
     finally:
         await parts.close()
 

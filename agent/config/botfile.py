@@ -92,6 +92,25 @@ class ChannelsConfig(_Strict):
     generic: GenericChannelConfig | None = None
 
 
+class LimitsConfig(_Strict):
+    """How much of the shared capacity one tenant may use, and what waiting customers read."""
+
+    turns_per_minute: int | None = Field(
+        default=None, ge=1, description="Turns started per minute; more wait in the mailbox."
+    )
+    model_tokens_per_day: int | None = Field(
+        default=None, ge=1, description="Model tokens per UTC day; then answers go degraded."
+    )
+    busy_message: str = Field(
+        default=(
+            "Thanks for your patience. We're handling more conversations than usual right "
+            "now; we'll answer you here shortly."
+        ),
+        min_length=1,
+        description="Sent when a message has waited longer than DESKHAND_MAX_MESSAGE_AGE_S.",
+    )
+
+
 class BotConfig(_Strict):
     """One tenant's bot, as written in its YAML file."""
 
@@ -118,6 +137,7 @@ class BotConfig(_Strict):
     escalation: EscalationConfig = Field(default_factory=EscalationConfig)
     retrieval: RetrievalConfig = Field(default_factory=RetrievalConfig)
     model: ModelConfig = Field(default_factory=ModelConfig)
+    limits: LimitsConfig = Field(default_factory=LimitsConfig)
     channels: ChannelsConfig = Field(default_factory=ChannelsConfig)
     helpdesk: HelpdeskConfig = Field(
         default_factory=BuiltinHelpdesk, description="The ticketing backend (platform: ...)."

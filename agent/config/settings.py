@@ -36,7 +36,22 @@ class Settings(BaseSettings):
     redis_url: str | None = None
     redis_prefix: str = "deskhand:"
     redis_timeout_s: float = Field(default=5.0, gt=0)
+    redis_pool_size: int = Field(default=50, ge=2, le=10_000)
+    redis_cluster: bool = False  # redis_url names one node of a Redis Cluster
+    redis_sentinels: str | None = None  # "host:port,host:port"; redis_url then gives db/auth
+    redis_sentinel_master: str = "mymaster"
+    redis_tls_ca_file: Path | None = None
+    redis_tls_cert_file: Path | None = None
+    redis_tls_key_file: Path | None = None
+    redis_tls_verify: bool = True
     dedupe_ttl_s: int = Field(default=86_400, ge=60)
+
+    # Conversations: mailboxes, leases, retention
+    coalesce_window_s: float = Field(default=1.0, ge=0, le=60)
+    lease_s: float = Field(default=30.0, ge=1)  # a dead worker's turn is retried after this
+    max_message_age_s: float = Field(default=120.0, gt=0)  # then a holding reply, not silence
+    retention_days: float = Field(default=30.0, gt=0)
+    checkpoint_keep: int = Field(default=20, ge=1)  # checkpoints kept per conversation
 
     # Knowledge base
     chroma_url: str | None = None
@@ -59,7 +74,7 @@ class Settings(BaseSettings):
     llm_stream: bool = False
 
     # Workers and outbound delivery
-    workers: int = Field(default=2, ge=1, le=64)
+    worker_concurrency: int = Field(default=4, ge=1, le=256)  # turns at once per process
     turn_timeout_s: float = Field(default=120.0, gt=0)
     callback_timeout_s: float = Field(default=10.0, gt=0)
     callback_max_retries: int = Field(default=3, ge=0, le=10)

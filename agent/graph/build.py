@@ -42,8 +42,12 @@ def after_degraded(state: TurnState) -> str:
     return "escalate" if state.get("escalation") else END
 
 
-def build_graph(deps: GraphDeps) -> Any:
-    """The compiled turn graph. Stateless per turn: history comes in with the input."""
+def build_graph(deps: GraphDeps, checkpointer: Any = None) -> Any:
+    """The compiled turn graph; ``fresh_turn`` gives the input of each turn.
+
+    With a checkpointer (thread = conversation key) the state is kept between turns, so
+    a paused turn can resume; history still comes in with each turn's input.
+    """
     graph = StateGraph(TurnState)
     graph.add_node("understand", make_understand(deps))
     graph.add_node("retrieve", make_retrieve(deps))
@@ -56,14 +60,16 @@ def build_graph(deps: GraphDeps) -> Any:
     graph.add_edge(START, "understand")
     graph.add_conditional_edges("understand", after_understand, ["escalate", "retrieve"])
     graph.add_conditional_edges(
-        "retrieve", lambda _: "agent" if deps.llm else "degraded", ["agent", "degraded"]
+        "retrieve",
+        lambda state: "agent" if deps.llm and not state.get("degraded_reason") else "degraded",
+        ["agent", "degraded"],
     )
     graph.add_conditional_edges("agent", after_agent, ["tools", "respond", "degraded"])
     graph.add_conditional_edges("tools", after_tools, ["agent", "escalate"])
     graph.add_conditional_edges("degraded", after_degraded, ["escalate", END])
     graph.add_edge("respond", END)
     graph.add_edge("escalate", END)
-    return graph.compile(name="deskhand-turn")
+    return graph.compile(name="deskhand-turn", checkpointer=checkpointer)
 
 
 def mermaid(deps: GraphDeps) -> str:

@@ -1,6 +1,5 @@
 """The state of one turn as it flows through the graph."""
 
-import operator
 from dataclasses import dataclass, field
 from enum import StrEnum
 from typing import Annotated, Any, TypedDict
@@ -52,6 +51,17 @@ class TraceEvent:
     detail: dict[str, Any] = field(default_factory=dict)
 
 
+class NewTurn(list[TraceEvent]):
+    """Given as a turn's input ``trace``: starts the trace afresh instead of extending it
+    (a conversation's checkpointed state outlives each turn)."""
+
+
+def extend_trace(earlier: list[TraceEvent], new: list[TraceEvent]) -> list[TraceEvent]:
+    if isinstance(new, NewTurn):
+        return list(new)
+    return earlier + new
+
+
 class TurnState(TypedDict, total=False):
     # Who and where (set by the caller; never from the model)
     conversation_key: str
@@ -67,7 +77,35 @@ class TurnState(TypedDict, total=False):
     tool_calls_made: int
     draft: str
     degraded_reason: str
-    escalation: Escalation
-    pending_approval: ApprovalRequest  # a tool call held back for a person's decision
-    reply: Reply
-    trace: Annotated[list[TraceEvent], operator.add]
+    escalation: Escalation | None
+    pending_approval: ApprovalRequest | None  # a tool call held back for a person's decision
+    reply: Reply | None
+    trace: Annotated[list[TraceEvent], extend_trace]
+
+
+def turn_input(
+    conversation_key: str,
+    tenant: str,
+    customer: Customer,
+    history: list[ChatMessage],
+    message: str,
+) -> TurnState:
+    """A turn's input: who and what, with every per-turn field reset (a checkpointed
+    conversation would otherwise carry the previous turn's reply and findings over)."""
+    return {
+        "conversation_key": conversation_key,
+        "tenant": tenant,
+        "customer": customer,
+        "history": history,
+        "message": message,
+        "passages": [],
+        "retrieval_confidence": 0.0,
+        "exchange": [],
+        "tool_calls_made": 0,
+        "draft": "",
+        "degraded_reason": "",
+        "escalation": None,
+        "pending_approval": None,
+        "reply": None,
+        "trace": NewTurn(),
+    }

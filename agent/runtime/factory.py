@@ -1,23 +1,19 @@
 """Open the runtime stores the settings ask for: embedded (SQLite, in-process) or Redis."""
 
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
-from typing import Any
-
-from redis.asyncio import Redis
-from redis.exceptions import RedisError
 
 from agent.config.settings import Settings
-from agent.errors import DependencyUnavailable
-from agent.runtime.memory import MemoryLocks, MemoryTurnQueue
-from agent.runtime.redis_stores import (
-    RedisDedupe,
-    RedisKeys,
-    RedisLocks,
-    RedisTranscripts,
-    RedisTurnQueue,
-)
+from agent.runtime.limits import MemoryUsageMeter, RedisUsageMeter, UsageMeter
+from agent.runtime.redis_connection import AsyncRedis, RedisOptions, open_async_redis, ping
+from agent.runtime.redis_keys import RedisKeys
+from agent.runtime.redis_mailboxes import RedisMailboxes
+from agent.runtime.redis_stores import RedisDedupe, RedisTranscripts
 from agent.runtime.sqlite import SqliteDatabase, SqliteDedupe, SqliteTranscripts
-from agent.runtime.stores import ConversationLocks, DedupeStore, TranscriptStore, TurnQueue
+from agent.runtime.sqlite_mailboxes import SqliteMailboxes
+from agent.runtime.stores import DedupeStore, Mailboxes, TranscriptStore
+
+Step = Callable[[], Awaitable[object]]
 
 
 @dataclass
@@ -27,10 +23,11 @@ class Runtime:
     mode: str
     transcripts: TranscriptStore
     dedupe: DedupeStore
-    queue: TurnQueue
-    locks: ConversationLocks
-    _closers: list[Any] = field(default_factory=list)
-    _pingers: list[Any] = field(default_factory=list)
+    mailboxes: Mailboxes
+    usage: UsageMeter
+    redis: AsyncRedis | None = None  # the shared client, in Redis mode
+    _closers: list[Step] = field(default_factory=list)
+    _pingers: list[Step] = field(default_factory=list)
 
     async def ping(self) -> None:
         """Raise DependencyUnavailable if a backing store cannot be used."""
@@ -44,66 +41,49 @@ class Runtime:
 
 async def open_runtime(settings: Settings) -> Runtime:
     if settings.redis_url:
-        return await _open_redis(
-            settings.redis_url, settings.redis_prefix, settings.redis_timeout_s
-        )
+        return await _open_redis(settings)
     return await _open_embedded(settings)
 
 
 async def _open_embedded(settings: Settings) -> Runtime:
     database = await SqliteDatabase.open(settings.sqlite_path)
+    try:
+        mailboxes = await SqliteMailboxes.open(database)
+    except BaseException:
+        await database.close()
+        raise
     return Runtime(
         mode="embedded",
         transcripts=SqliteTranscripts(database),
         dedupe=SqliteDedupe(database),
-        queue=MemoryTurnQueue(),
-        locks=MemoryLocks(),
+        mailboxes=mailboxes,
+        usage=MemoryUsageMeter(),
         _closers=[database.close],
         _pingers=[database.ping],
     )
 
 
-async def _open_redis(url: str, prefix: str, timeout_s: float) -> Runtime:
-    client = redis_client(url, timeout_s)
-    await ping_redis(client, url)
-    keys = RedisKeys(prefix)
+async def _open_redis(settings: Settings) -> Runtime:
+    options = RedisOptions.from_settings(settings)
+    client = open_async_redis(options)
+    try:
+        await ping(client, options)
+    except BaseException:
+        await client.aclose()
+        raise
+    keys = RedisKeys(settings.redis_prefix)
+    retention_s = int(settings.retention_days * 86_400)
 
-    async def ping() -> None:
-        await ping_redis(client, url)
+    async def check() -> None:
+        await ping(client, options)
 
     return Runtime(
         mode="redis",
         transcripts=RedisTranscripts(client, keys),
         dedupe=RedisDedupe(client, keys),
-        queue=RedisTurnQueue(client, keys),
-        locks=RedisLocks(client, keys),
+        mailboxes=RedisMailboxes(client, keys, retention_s),
+        usage=RedisUsageMeter(client, keys),
+        redis=client,
         _closers=[client.aclose],
-        _pingers=[ping],
+        _pingers=[check],
     )
-
-
-def redis_client(url: str, timeout_s: float) -> Redis:
-    # Blocking reads (BLMOVE) pass their own timeout; socket_timeout bounds everything else.
-    return Redis.from_url(
-        url,
-        socket_connect_timeout=timeout_s,
-        socket_timeout=timeout_s + 30,
-        health_check_interval=30,
-    )
-
-
-async def ping_redis(client: Redis, url: str) -> None:
-    try:
-        await client.ping()
-    except (RedisError, OSError) as error:
-        raise DependencyUnavailable(
-            f"Redis at {redact_url(url)} cannot be reached: {error}"
-        ) from None
-
-
-def redact_url(url: str) -> str:
-    """The URL without its password, for messages and logs."""
-    if "@" not in url:
-        return url
-    scheme, _, rest = url.partition("://")
-    return f"{scheme}://***@{rest.split('@', 1)[1]}"

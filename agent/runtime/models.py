@@ -40,6 +40,10 @@ class InboundMessage:
     def to_dict(self) -> dict[str, Any]:
         return {"v": SCHEMA_VERSION, **asdict(self)}
 
+    def transcript_entry(self) -> "TranscriptEntry":
+        """How the message appears in the transcript (recorded when it is accepted)."""
+        return TranscriptEntry(Author.CUSTOMER, self.text, self.message_id, self.received_at)
+
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> "InboundMessage":
         fields = {k: v for k, v in data.items() if k != "v"}
@@ -107,3 +111,54 @@ class ConversationState:
 def conversation_key(tenant: str, channel: str, conversation_id: str) -> str:
     """The canonical key ``{tenant}:{channel}:{conversation id}``."""
     return f"{tenant}:{channel}:{conversation_id}"
+
+
+@dataclass(frozen=True)
+class OutboxItem:
+    """One action of a turn (reply, note, tags, handoff), written before it is delivered.
+
+    ``key`` is its idempotency key: the same turn re-run produces the same key, and the
+    channel client passes it on so the helpdesk shows the action once.
+    """
+
+    key: str
+    kind: str
+    payload: dict[str, Any]
+    delivered: bool = False
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"v": SCHEMA_VERSION, **asdict(self)}
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> "OutboxItem":
+        return cls(
+            key=data["key"],
+            kind=data["kind"],
+            payload=dict(data["payload"]),
+            delivered=bool(data.get("delivered", False)),
+        )
+
+
+@dataclass(frozen=True)
+class Claim:
+    """A conversation held by one worker: its fencing token and the messages waiting in it.
+
+    ``fence`` grows with every claim of the conversation; a worker whose fence is no
+    longer the current one (its lease expired and another worker took over) cannot
+    commit, renew or release anything.
+    """
+
+    conversation_key: str
+    fence: int
+    messages: tuple[InboundMessage, ...]
+    attempts: int = 1
+
+
+@dataclass(frozen=True)
+class TurnCommit:
+    """What a turn writes at once, under its claim: all of it or none of it."""
+
+    consumed: int  # how many of the claim's messages, from the oldest, the turn handled
+    entries: tuple[TranscriptEntry, ...] = ()
+    outbox: tuple[OutboxItem, ...] = ()
+    state: ConversationState | None = None

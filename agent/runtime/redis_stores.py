@@ -5,52 +5,19 @@ keys carry the conversation key as a ``{hash tag}`` so Redis Cluster keeps a
 conversation's keys on one slot.
 """
 
-import asyncio
 import json
-import secrets
-from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
 from typing import Any
 
-from redis.asyncio import Redis
 from redis.exceptions import RedisError
 
-from agent.runtime.models import ConversationState, InboundMessage, TranscriptEntry
-from agent.runtime.stores import LockLost, RuntimeStoreError
-
-_RELEASE_LOCK = """
-if redis.call('get', KEYS[1]) == ARGV[1] then return redis.call('del', KEYS[1]) end
-return 0
-"""
-
-
-class RedisKeys:
-    def __init__(self, prefix: str) -> None:
-        self.prefix = prefix
-
-    def transcript(self, conversation_key: str) -> str:
-        return f"{self.prefix}conv:{{{conversation_key}}}:transcript"
-
-    def state(self, conversation_key: str) -> str:
-        return f"{self.prefix}conv:{{{conversation_key}}}:state"
-
-    def lock(self, conversation_key: str) -> str:
-        return f"{self.prefix}conv:{{{conversation_key}}}:lock"
-
-    def dedupe(self, key: str) -> str:
-        return f"{self.prefix}dedupe:{key}"
-
-    @property
-    def queue(self) -> str:
-        return f"{self.prefix}{{queue}}:turns"
-
-    @property
-    def processing(self) -> str:
-        return f"{self.prefix}{{queue}}:processing"
+from agent.runtime.models import ConversationState, TranscriptEntry
+from agent.runtime.redis_connection import AsyncRedis
+from agent.runtime.redis_keys import RedisKeys
+from agent.runtime.stores import RuntimeStoreError
 
 
 class _RedisStore:
-    def __init__(self, client: Redis, keys: RedisKeys) -> None:
+    def __init__(self, client: AsyncRedis, keys: RedisKeys) -> None:
         self._redis = client
         self._keys = keys
 
@@ -100,97 +67,5 @@ class RedisDedupe(_RedisStore):
             raise RuntimeStoreError(f"Redis failed to forget a delivery id: {error}") from None
 
 
-class RedisTurnQueue(_RedisStore):
-    """A reliable list queue: taken messages move to a processing list until acknowledged.
-
-    Re-delivering what a dead worker left in the processing list is the Runtime issue's
-    visibility timeout; nothing is lost meanwhile, it stays in that list.
-    """
-
-    def __init__(self, client: Redis, keys: RedisKeys) -> None:
-        super().__init__(client, keys)
-        self._taken: dict[tuple[str, str], str] = {}
-
-    async def put(self, message: InboundMessage) -> None:
-        try:
-            await self._redis.lpush(self._keys.queue, _dump(message.to_dict()))
-        except RedisError as error:
-            raise RuntimeStoreError(f"Redis failed to enqueue a message: {error}") from None
-
-    async def take(self, timeout_s: float) -> InboundMessage | None:
-        try:
-            # BLMOVE takes a decimal timeout (Redis >= 6); the stubs say int.
-            raw = await self._redis.blmove(
-                self._keys.queue,
-                self._keys.processing,
-                timeout_s,  # type: ignore[arg-type]
-                "RIGHT",
-                "LEFT",
-            )
-        except RedisError as error:
-            raise RuntimeStoreError(f"Redis failed to take a message: {error}") from None
-        if raw is None:
-            return None
-        text = raw.decode() if isinstance(raw, bytes) else str(raw)
-        message = InboundMessage.from_dict(json.loads(text))
-        self._taken[_identity(message)] = text
-        return message
-
-    async def ack(self, message: InboundMessage) -> None:
-        raw = self._taken.pop(_identity(message), None)
-        if raw is None:
-            return
-        try:
-            await self._redis.lrem(self._keys.processing, 1, raw)
-        except RedisError as error:
-            raise RuntimeStoreError(f"Redis failed to acknowledge a message: {error}") from None
-
-    async def depth(self) -> int:
-        try:
-            return int(await self._redis.llen(self._keys.queue))
-        except RedisError as error:
-            raise RuntimeStoreError(f"Redis failed to read the queue depth: {error}") from None
-
-
-class RedisLocks(_RedisStore):
-    """``SET NX PX`` with a random token; released only by its holder (a Lua check-and-delete)."""
-
-    def __init__(self, client: Redis, keys: RedisKeys, poll_s: float = 0.05) -> None:
-        super().__init__(client, keys)
-        self._poll_s = poll_s
-
-    @asynccontextmanager
-    async def hold(self, conversation_key: str, ttl_s: float) -> AsyncIterator[None]:
-        key = self._keys.lock(conversation_key)
-        token = secrets.token_hex(16)
-        await self._acquire(key, token, ttl_s)
-        try:
-            yield
-        finally:
-            await self._release(key, token)
-
-    async def _acquire(self, key: str, token: str, ttl_s: float) -> None:
-        ttl_ms = max(1, int(ttl_s * 1000))
-        while True:
-            try:
-                if await self._redis.set(key, token, nx=True, px=ttl_ms):
-                    return
-            except RedisError as error:
-                raise RuntimeStoreError(f"Redis failed to take a lock: {error}") from None
-            await asyncio.sleep(self._poll_s)
-
-    async def _release(self, key: str, token: str) -> None:
-        try:
-            released = await self._redis.eval(_RELEASE_LOCK, 1, key, token)
-        except RedisError as error:
-            raise RuntimeStoreError(f"Redis failed to release a lock: {error}") from None
-        if not released:
-            raise LockLost(f"lock {key} expired before its turn ended")
-
-
 def _dump(data: dict[str, Any]) -> str:
     return json.dumps(data, ensure_ascii=False, separators=(",", ":"), sort_keys=True)
-
-
-def _identity(message: InboundMessage) -> tuple[str, str]:
-    return (message.conversation_key, message.message_id)

@@ -1,18 +1,24 @@
 """The interfaces every runtime backend implements. Contract tests: tests/contracts/."""
 
-from contextlib import AbstractAsyncContextManager
 from typing import Protocol
 
 from agent.errors import DeskhandError
-from agent.runtime.models import ConversationState, InboundMessage, TranscriptEntry
+from agent.runtime.models import (
+    Claim,
+    ConversationState,
+    InboundMessage,
+    OutboxItem,
+    TranscriptEntry,
+    TurnCommit,
+)
 
 
 class RuntimeStoreError(DeskhandError):
     """A runtime store failed (Redis down, SQLite locked...)."""
 
 
-class LockLost(RuntimeStoreError):
-    """A conversation lock expired or was taken by someone else before it was released."""
+class StaleClaim(RuntimeStoreError):
+    """The claim's lease expired and another worker holds the conversation now (fencing)."""
 
 
 class DedupeStore(Protocol):
@@ -39,25 +45,77 @@ class TranscriptStore(Protocol):
     async def save_state(self, state: ConversationState) -> None: ...
 
 
-class TurnQueue(Protocol):
-    async def put(self, message: InboundMessage) -> None:
-        """Returns only once the message is durably queued (for Redis: confirmed)."""
+class Mailboxes(Protocol):
+    """Per-conversation mailboxes, leased to one worker at a time.
+
+    A conversation is *ready* when it has waiting messages (or undelivered outbox items)
+    and nobody holds it. ``append`` makes it ready ``delay_s`` later (a burst keeps
+    pushing that moment back, so its messages are coalesced into one turn). A claim lasts
+    ``lease_s`` unless renewed; an expired claim is taken over by the next ``claim``.
+    """
+
+    async def append(self, message: InboundMessage, delay_s: float) -> bool:
+        """Durably add the message; False when this message id was already accepted."""
         ...
 
-    async def take(self, timeout_s: float) -> InboundMessage | None:
-        """The next message, or None after ``timeout_s`` with nothing to do."""
+    async def claim(self, lease_s: float, limit: int) -> Claim | None:
+        """Take the next ready conversation with up to ``limit`` of its oldest messages."""
         ...
 
-    async def ack(self, message: InboundMessage) -> None:
-        """The message's turn is complete; it will not be handed out again."""
+    async def claim_key(self, conversation_key: str, lease_s: float, limit: int) -> Claim | None:
+        """Take this conversation if nobody holds it, ready or not."""
         ...
 
-    async def depth(self) -> int: ...
+    async def wait(self, timeout_s: float) -> None:
+        """Return when a conversation may have become ready, or after ``timeout_s``."""
+        ...
 
+    async def renew(self, claim: Claim, lease_s: float) -> None:
+        """Extend the lease; StaleClaim if the conversation changed hands."""
+        ...
 
-class ConversationLocks(Protocol):
-    def hold(self, conversation_key: str, ttl_s: float) -> AbstractAsyncContextManager[None]:
-        """Hold the conversation exclusively: one turn at a time per conversation."""
+    async def commit(self, claim: Claim, commit: TurnCommit) -> None:
+        """Atomically: drop the consumed messages, append entries, write outbox items and
+        state. StaleClaim (and nothing written) if the conversation changed hands."""
+        ...
+
+    async def mark_delivered(self, conversation_key: str, item_key: str) -> None: ...
+
+    async def undelivered(self, conversation_key: str) -> list[OutboxItem]:
+        """Outbox items committed but not yet delivered, in commit order."""
+        ...
+
+    async def release(self, claim: Claim, delay_s: float = 0.0) -> None:
+        """Give the conversation up; it is ready again (after ``delay_s``) if work remains."""
+        ...
+
+    async def overdue(self, waited_s: float) -> list[str]:
+        """Conversations whose oldest waiting message arrived more than ``waited_s`` ago."""
+        ...
+
+    async def mark_held(self, conversation_key: str) -> None:
+        """The waiting messages got a holding reply: leave them out of ``overdue``."""
+        ...
+
+    async def depth(self) -> int:
+        """How many conversations have waiting messages."""
+        ...
+
+    async def customer_conversations(self, tenant: str, customer_id: str) -> list[str]:
+        """Every conversation a customer wrote in (kept for erasure requests)."""
+        ...
+
+    async def erase(self, conversation_key: str) -> None:
+        """Delete everything about the conversation: messages, outbox, transcript, state."""
+        ...
+
+    async def forget_customer(self, tenant: str, customer_id: str) -> None:
+        """Delete the customer's index of conversations (after erasing them)."""
+        ...
+
+    async def expired(self, idle_s: float) -> list[str]:
+        """Conversations idle for longer than ``idle_s`` that the store does not expire by
+        itself (Redis keys carry a TTL, so Redis returns none)."""
         ...
 
 

@@ -1,56 +1,148 @@
-"""Workers: take a message, hold its conversation, run the turn, acknowledge."""
+"""Workers: claim a ready conversation, run its turn under a renewed lease, release it.
+
+One ``WorkerPool`` per process runs up to ``concurrency`` turns at once. A turn whose
+lease cannot be renewed (another worker took the conversation over) is cancelled: its
+fence is stale, so it could not commit anyway. A watchdog gives customers whose
+messages waited too long a holding reply.
+"""
 
 import asyncio
+import contextlib
 import logging
-from collections.abc import Awaitable, Callable
+from collections.abc import Callable, Coroutine
+from dataclasses import dataclass
+from typing import Any
 
-from agent.runtime.models import InboundMessage
-from agent.runtime.stores import ConversationLocks, TurnQueue
+from agent.runtime.models import Claim
+from agent.runtime.stores import Mailboxes, StaleClaim
 
 log = logging.getLogger(__name__)
 
-Handler = Callable[[InboundMessage], Awaitable[None]]
+TurnHandler = Callable[[Claim], Coroutine[Any, Any, float]]
+HoldHandler = Callable[[Claim], Coroutine[Any, Any, None]]
+Handler = Callable[[Claim], Coroutine[Any, Any, object]]
 
 
-class Worker:
+@dataclass(frozen=True)
+class PoolConfig:
+    concurrency: int
+    lease_s: float
+    coalesce_limit: int = 20  # messages folded into one turn at most
+    idle_wait_s: float = 1.0
+    retry_delay_s: float = 2.0  # after a turn failed with an error
+    max_message_age_s: float = 120.0
+    watchdog_every_s: float = 5.0
+
+
+class WorkerPool:
     def __init__(
         self,
-        queue: TurnQueue,
-        locks: ConversationLocks,
-        handler: Handler,
-        lock_ttl_s: float,
-        poll_s: float = 1.0,
+        mailboxes: Mailboxes,
+        handle: TurnHandler,
+        hold: HoldHandler,
+        config: PoolConfig,
     ) -> None:
-        self._queue = queue
-        self._locks = locks
-        self._handler = handler
-        self._lock_ttl_s = lock_ttl_s
-        self._poll_s = poll_s
+        self._mailboxes = mailboxes
+        self._handle = handle
+        self._hold = hold
+        self._config = config
+        self._slots = asyncio.Semaphore(config.concurrency)
+        self._running: set[asyncio.Task[None]] = set()
 
     async def run(self, stop: asyncio.Event) -> None:
-        """Work until ``stop`` is set; a turn in progress is finished first."""
-        while not stop.is_set():
-            try:
-                message = await self._queue.take(self._poll_s)
-            except Exception:
-                log.exception("could not take from the queue; retrying")
-                await asyncio.sleep(self._poll_s)
-                continue
-            if message is not None:
-                await self.process(message)
-
-    async def process(self, message: InboundMessage) -> None:
+        """Work until ``stop`` is set; turns in progress are finished first."""
+        watchdog = asyncio.create_task(self._watch(stop))
         try:
-            async with self._locks.hold(message.conversation_key, self._lock_ttl_s):
-                await self._handler(message)
+            while not stop.is_set():
+                await self._slots.acquire()
+                claim = await self._next_claim(stop)
+                if claim is None:
+                    self._slots.release()
+                    continue
+                self._start(claim)
+        finally:
+            watchdog.cancel()
+            await asyncio.gather(watchdog, *self._running, return_exceptions=True)
+
+    async def _next_claim(self, stop: asyncio.Event) -> Claim | None:
+        config = self._config
+        try:
+            claim = await self._mailboxes.claim(config.lease_s, config.coalesce_limit)
+            if claim is None and not stop.is_set():
+                await self._mailboxes.wait(config.idle_wait_s)
+            return claim
         except Exception:
-            # Not acknowledged: with Redis the message stays in the processing list.
-            log.exception(
-                "turn failed before completion", extra={"conversation": message.conversation_key}
+            log.exception("could not claim a conversation; retrying")
+            await asyncio.sleep(config.idle_wait_s)
+            return None
+
+    def _start(self, claim: Claim) -> None:
+        task = asyncio.create_task(self._serve(claim, self._handle))
+        self._running.add(task)
+        task.add_done_callback(self._finished)
+
+    def _finished(self, task: "asyncio.Task[None]") -> None:
+        self._running.discard(task)
+        self._slots.release()
+
+    async def _serve(self, claim: Claim, handler: Handler) -> None:
+        delay_s = 0.0
+        try:
+            result = await self._with_lease(claim, handler)
+            delay_s = float(result) if isinstance(result, int | float) else 0.0
+        except StaleClaim:
+            log.warning(
+                "lost the conversation to another worker; turn dropped",
+                extra={"conversation": claim.conversation_key},
             )
             return
-        await self._queue.ack(message)
+        except Exception:
+            log.exception(
+                "turn failed; it will be retried", extra={"conversation": claim.conversation_key}
+            )
+            delay_s = self._config.retry_delay_s
+        try:
+            await self._mailboxes.release(claim, delay_s)
+        except Exception:
+            log.exception("could not release a conversation; its lease will expire")
 
+    async def _with_lease(self, claim: Claim, handler: Handler) -> object:
+        """Run the handler while renewing the lease; cancel it if the lease is lost."""
+        turn = asyncio.create_task(handler(claim))
+        keeper = asyncio.create_task(self._keep_lease(claim, turn))
+        try:
+            return await turn
+        except asyncio.CancelledError:
+            lost = keeper.exception() if keeper.done() and not keeper.cancelled() else None
+            if isinstance(lost, StaleClaim):
+                raise lost from None
+            raise
+        finally:
+            keeper.cancel()
+            with contextlib.suppress(asyncio.CancelledError, StaleClaim):
+                await keeper
 
-async def run_workers(count: int, make_worker: Callable[[], Worker], stop: asyncio.Event) -> None:
-    await asyncio.gather(*(make_worker().run(stop) for _ in range(count)))
+    async def _keep_lease(self, claim: Claim, turn: "asyncio.Task[object]") -> None:
+        interval = self._config.lease_s / 3
+        while True:
+            await asyncio.sleep(interval)
+            try:
+                await self._mailboxes.renew(claim, self._config.lease_s)
+            except StaleClaim:
+                turn.cancel()
+                raise
+            except Exception:
+                log.exception("could not renew a lease; trying again")
+
+    async def _watch(self, stop: asyncio.Event) -> None:
+        """Give a holding reply to conversations whose oldest message waited too long."""
+        config = self._config
+        while not stop.is_set():
+            await asyncio.sleep(config.watchdog_every_s)
+            try:
+                for key in await self._mailboxes.overdue(config.max_message_age_s):
+                    claim = await self._mailboxes.claim_key(key, config.lease_s, 1)
+                    if claim is not None:
+                        await self._serve(claim, self._hold)
+            except Exception:
+                log.exception("the overdue-message watchdog failed; trying again")

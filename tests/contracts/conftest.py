@@ -1,20 +1,22 @@
 """Every runtime store implementation, as parametrized fixtures: one contract, all backends."""
 
+import uuid
 from collections.abc import AsyncIterator
+from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
 from redis.asyncio import Redis
+from redis.asyncio.cluster import RedisCluster
 
-from agent.runtime.memory import MemoryLocks, MemoryTurnQueue
-from agent.runtime.redis_stores import (
-    RedisDedupe,
-    RedisKeys,
-    RedisLocks,
-    RedisTranscripts,
-    RedisTurnQueue,
-)
+from agent.runtime.limits import MemoryUsageMeter, RedisUsageMeter
+from agent.runtime.redis_connection import AsyncRedis
+from agent.runtime.redis_keys import RedisKeys
+from agent.runtime.redis_mailboxes import RedisMailboxes
+from agent.runtime.redis_stores import RedisDedupe, RedisTranscripts
 from agent.runtime.sqlite import SqliteDatabase, SqliteDedupe, SqliteTranscripts
+from agent.runtime.sqlite_mailboxes import SqliteMailboxes
+from agent.runtime.stores import Mailboxes, TranscriptStore
 
 
 @pytest.fixture
@@ -43,18 +45,45 @@ def dedupe(request: pytest.FixtureRequest) -> object:
     return RedisDedupe(_redis(request), request.getfixturevalue("keys"))
 
 
-@pytest.fixture(params=["memory", "redis"])
-def queue(request: pytest.FixtureRequest) -> object:
-    if request.param == "memory":
-        return MemoryTurnQueue()
-    return RedisTurnQueue(_redis(request), request.getfixturevalue("keys"))
+@dataclass
+class Conversations:
+    """One backend's mailboxes and the transcripts they write to."""
+
+    mailboxes: Mailboxes
+    transcripts: TranscriptStore
+
+
+@pytest.fixture(
+    params=[
+        "sqlite",
+        pytest.param("redis", marks=pytest.mark.redis),
+        pytest.param("redis-cluster", marks=pytest.mark.redis),
+    ]
+)
+async def conversations(
+    request: pytest.FixtureRequest, tmp_path: Path
+) -> AsyncIterator[Conversations]:
+    if request.param == "sqlite":
+        database = await SqliteDatabase.open(tmp_path / "mailboxes.sqlite3")
+        yield Conversations(await SqliteMailboxes.open(database), SqliteTranscripts(database))
+        await database.close()
+        return
+    client: AsyncRedis
+    if request.param == "redis-cluster":
+        client = RedisCluster.from_url(request.getfixturevalue("redis_cluster_url"))
+        keys = RedisKeys(f"deskhand-test-{uuid.uuid4().hex[:12]}:")  # a throwaway cluster
+    else:
+        client = Redis.from_url(request.getfixturevalue("redis_url"))
+        keys = RedisKeys(request.getfixturevalue("redis_prefix"))
+    yield Conversations(RedisMailboxes(client, keys, 3600), RedisTranscripts(client, keys))
+    await client.aclose()
 
 
 @pytest.fixture(params=["memory", "redis"])
-def locks(request: pytest.FixtureRequest) -> object:
+def usage(request: pytest.FixtureRequest) -> object:
     if request.param == "memory":
-        return MemoryLocks()
-    return RedisLocks(_redis(request), request.getfixturevalue("keys"), poll_s=0.01)
+        return MemoryUsageMeter()
+    return RedisUsageMeter(_redis(request), request.getfixturevalue("keys"))
 
 
 def _redis(request: pytest.FixtureRequest) -> "Redis[bytes]":

@@ -2,8 +2,6 @@
 
 import asyncio
 
-import pytest
-
 from agent.runtime.models import (
     Author,
     ConversationState,
@@ -95,77 +93,6 @@ class TestDedupe:
         assert await dedupe.claim("delivery-1", ttl_s=1) is True
         await asyncio.sleep(1.2)
         assert await dedupe.claim("delivery-1", ttl_s=1) is True
-
-
-class TestQueue:
-    async def test_fifo_and_empty_timeout(self, queue) -> None:
-        await queue.put(_message(message_id="m-1"))
-        await queue.put(_message(message_id="m-2"))
-        assert await queue.depth() == 2
-        first = await queue.take(timeout_s=1)
-        second = await queue.take(timeout_s=1)
-        assert (first.message_id, second.message_id) == ("m-1", "m-2")
-        assert await queue.take(timeout_s=0.1) is None
-        await queue.ack(first)
-        await queue.ack(second)
-        assert await queue.depth() == 0
-
-    async def test_message_survives_the_round_trip(self, queue) -> None:
-        original = _message(text="Where is my order BL-10234?")
-        await queue.put(original)
-        taken = await queue.take(timeout_s=1)
-        assert taken == original
-        await queue.ack(taken)
-
-    async def test_take_waits_for_a_put(self, queue) -> None:
-        async def later() -> None:
-            await asyncio.sleep(0.2)
-            await queue.put(_message())
-
-        producer = asyncio.create_task(later())
-        taken = await queue.take(timeout_s=2)
-        await producer
-        assert taken is not None and taken.message_id == "m-1"
-
-
-class TestLocks:
-    async def test_one_holder_at_a_time_per_conversation(self, locks) -> None:
-        inside = 0
-        most = 0
-
-        async def turn() -> None:
-            nonlocal inside, most
-            async with locks.hold(KEY, ttl_s=5):
-                inside += 1
-                most = max(most, inside)
-                await asyncio.sleep(0.05)
-                inside -= 1
-
-        await asyncio.gather(*(turn() for _ in range(4)))
-        assert most == 1
-
-    async def test_different_conversations_run_in_parallel(self, locks) -> None:
-        both_inside = asyncio.Event()
-        inside = 0
-
-        async def turn(key: str) -> None:
-            nonlocal inside
-            async with locks.hold(key, ttl_s=5):
-                inside += 1
-                if inside == 2:
-                    both_inside.set()
-                await asyncio.wait_for(both_inside.wait(), 2)
-
-        await asyncio.gather(turn("a:generic:1"), turn("a:generic:2"))
-        assert both_inside.is_set()
-
-    async def test_lock_is_released_when_the_turn_raises(self, locks) -> None:
-        with pytest.raises(RuntimeError):
-            async with locks.hold(KEY, ttl_s=5):
-                raise RuntimeError("turn failed")
-        async with asyncio.timeout(1):
-            async with locks.hold(KEY, ttl_s=5):
-                pass
 
 
 async def test_interleaved_operations_on_one_database(transcripts, dedupe) -> None:

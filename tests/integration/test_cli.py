@@ -22,6 +22,7 @@ EXPECTED_COMMANDS = {
     "chat",
     "ingest",
     "doctor",
+    "erase",
     "graph",
     "llm-stub",
     "version",
@@ -188,3 +189,31 @@ def test_serve_warns_when_the_model_endpoint_is_down(monkeypatch: pytest.MonkeyP
     assert result.exit_code == 0, result.output
     assert "warning: model endpoint" in result.output
     assert started and started[0]["port"] == 18999
+
+
+def test_erase_removes_a_customers_conversations(tmp_path: Path) -> None:
+    import asyncio
+
+    from agent.runtime.models import InboundMessage
+    from agent.runtime.sqlite import SqliteDatabase
+    from agent.runtime.sqlite_mailboxes import SqliteMailboxes
+    from tools.context import Customer
+
+    async def seed() -> None:
+        database = await SqliteDatabase.open(tmp_path / "data" / "deskhand.sqlite3")
+        boxes = await SqliteMailboxes.open(database)
+        for customer, conversation in (("cust_9", "a"), ("cust_1", "b")):
+            message = InboundMessage(
+                "demo", "generic", conversation, "m-1", "hi", Customer(customer)
+            )
+            await boxes.append(message, delay_s=0)
+        await database.close()
+
+    asyncio.run(seed())
+    refused = invoke("erase", "--customer", "cust_9", "--tenant", "nope", "--yes")
+    assert refused.exit_code != 0 and "nope" in refused.output
+    result = invoke("erase", "--customer", "cust_9", "--yes")
+    assert result.exit_code == 0, result.output
+    assert "demo: erased 1 conversation(s); 0 ticket(s)" in result.output
+    again = invoke("erase", "--customer", "cust_9", "--yes")
+    assert "demo: erased 0 conversation(s)" in again.output

@@ -198,6 +198,27 @@ def test_a_redelivered_webhook_is_answered_once(start_deskhand: StartDeskhand) -
     assert [e["author"] for e in transcript["entries"]] == ["customer", "bot"]
 
 
+def test_a_message_resent_under_a_new_delivery_id_is_recorded_once(
+    start_deskhand: StartDeskhand,
+) -> None:
+    with start_deskhand() as deskhand:
+        client = deskhand.client()
+        conv = conversation()
+        body = _event(conv, "m-1", "How do I reset my password?")
+        answers = [
+            deskhand.http.post(
+                "/webhooks/demo/generic",
+                content=body,
+                headers=_signed(body, webhook_id=f"delivery-{uuid.uuid4().hex}"),
+            ).json()["status"]
+            for _ in range(2)
+        ]
+        client.wait_reply(conv, "m-1", timeout_s=30)
+        transcript = _transcript(deskhand, conv)
+    assert answers == ["queued", "duplicate"]
+    assert [e["author"] for e in transcript["entries"]] == ["customer", "bot"]
+
+
 def test_the_conversation_continues_with_history(start_deskhand: StartDeskhand) -> None:
     with ScriptedModelServer(DemoResponder()) as model:
         with start_deskhand(llm_base_url=model.base_url) as deskhand:

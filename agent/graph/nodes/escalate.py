@@ -12,6 +12,7 @@ def make_escalate(deps: GraphDeps) -> Any:
     async def escalate(state: TurnState) -> dict[str, Any]:
         bot = deps.tenants.get(state["tenant"])
         escalation = state["escalation"]
+        assert escalation is not None, "escalate runs only after a node decided to escalate"
         escalation = replace(escalation, summary=handoff_summary(state, escalation))
         reply = Reply(text=bot.escalation.holding_message)
         detail = {"reason": escalation.reason.value, "priority": escalation.priority.value}

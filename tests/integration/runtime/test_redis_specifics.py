@@ -1,62 +1,93 @@
-"""What only the Redis backend does: lock expiry, key layout, the processing list."""
+"""What only the Redis backend does: key layout, retention by TTL, several processes."""
 
 import asyncio
 
 import pytest
 from redis.asyncio import Redis
+from redis.crc import key_slot
 
-from agent.runtime.models import Author, InboundMessage, TranscriptEntry
-from agent.runtime.redis_stores import RedisKeys, RedisLocks, RedisTranscripts, RedisTurnQueue
-from agent.runtime.stores import LockLost
+from agent.runtime.models import Author, InboundMessage, OutboxItem, TranscriptEntry, TurnCommit
+from agent.runtime.redis_keys import RedisKeys
+from agent.runtime.redis_mailboxes import RedisMailboxes
+from agent.runtime.redis_stores import RedisTranscripts
 from tools.context import Customer
 
 pytestmark = pytest.mark.redis
 
+KEY = "demo:generic:c-1"
 
-async def test_an_expired_lock_is_reported_and_not_released_for_the_new_holder(
+
+def message(message_id: str = "m-1") -> InboundMessage:
+    return InboundMessage("demo", "generic", "c-1", message_id, "hi", Customer("cust_1"))
+
+
+async def _conversation_keys(client: Redis, prefix: str) -> list[bytes]:
+    return [key async for key in client.scan_iter(match=f"{prefix}conv:*")]
+
+
+async def test_a_conversations_keys_share_one_cluster_slot(
     redis_client: Redis, redis_prefix: str
 ) -> None:
     keys = RedisKeys(redis_prefix)
-    locks = RedisLocks(redis_client, keys, poll_s=0.01)
-    with pytest.raises(LockLost):
-        async with locks.hold("demo:generic:c-1", ttl_s=0.1):
-            await asyncio.sleep(0.2)
-            # Another worker takes the conversation once the lock expired...
-            await redis_client.set(keys.lock("demo:generic:c-1"), "other-holder")
-    # ...and the first holder's release did not delete the other's lock.
-    assert await redis_client.get(keys.lock("demo:generic:c-1")) == b"other-holder"
+    boxes = RedisMailboxes(redis_client, keys, retention_s=3600)
+    await boxes.append(message(), delay_s=0)
+    claim = await boxes.claim(30, limit=5)
+    assert claim is not None
+    item = OutboxItem("m-1.reply", "reply", {"text": "hello"})
+    await boxes.commit(claim, TurnCommit(1, (TranscriptEntry(Author.BOT, "x", "r"),), (item,)))
+    stored = await _conversation_keys(redis_client, redis_prefix)
+    assert len(stored) >= 6  # mailbox, seen, lock, fence, outbox, pending, transcript...
+    assert {key_slot(key) for key in stored} == {key_slot(keys.transcript(KEY).encode())}
+    queue = [keys.queue(part).encode() for part in ("ready", "waiting", "signal")]
+    assert len({key_slot(key) for key in queue}) == 1
 
 
-async def test_conversation_keys_share_a_cluster_hash_tag(redis_prefix: str) -> None:
-    keys = RedisKeys(redis_prefix)
-    key = "demo:generic:c-1"
-    tags = {
-        k[k.index("{") : k.index("}") + 1]
-        for k in (keys.transcript(key), keys.state(key), keys.lock(key))
-    }
-    assert tags == {"{demo:generic:c-1}"}
-    assert "{queue}" in keys.queue and "{queue}" in keys.processing  # BLMOVE needs one slot
-
-
-async def test_taken_messages_wait_in_the_processing_list(
+async def test_every_conversation_key_expires_after_the_retention(
     redis_client: Redis, redis_prefix: str
 ) -> None:
-    keys = RedisKeys(redis_prefix)
-    queue = RedisTurnQueue(redis_client, keys)
-    message = InboundMessage("demo", "generic", "c-1", "m-1", "hi", Customer("cust_1"))
-    await queue.put(message)
-    taken = await queue.take(1)
-    assert taken == message
-    assert await redis_client.llen(keys.queue) == 0
-    assert await redis_client.llen(keys.processing) == 1
-    await queue.ack(taken)
-    assert await redis_client.llen(keys.processing) == 0
+    boxes = RedisMailboxes(redis_client, RedisKeys(redis_prefix), retention_s=600)
+    await boxes.append(message(), delay_s=0)
+    claim = await boxes.claim(30, limit=5)
+    assert claim is not None
+    await boxes.commit(claim, TurnCommit(1, (TranscriptEntry(Author.BOT, "x", "r"),)))
+    await boxes.release(claim)
+    for key in await _conversation_keys(redis_client, redis_prefix):
+        ttl = await redis_client.ttl(key)
+        assert 0 < ttl <= 600, key
 
 
 async def test_records_carry_a_schema_version(redis_client: Redis, redis_prefix: str) -> None:
     keys = RedisKeys(redis_prefix)
-    await RedisTranscripts(redis_client, keys).append(
-        "demo:generic:c-1", TranscriptEntry(Author.CUSTOMER, "hi", "m-1")
-    )
-    raw = await redis_client.lindex(keys.transcript("demo:generic:c-1"), 0)
-    assert b'"v":1' in raw
+    await RedisMailboxes(redis_client, keys, 600).append(message(), delay_s=0)
+    for raw in (
+        await redis_client.lindex(keys.transcript(KEY), 0),
+        await redis_client.lindex(keys.conversation(KEY, "mailbox"), 0),
+    ):
+        assert b'"v":1' in raw
+
+
+async def test_processes_never_hold_one_conversation_at_once(
+    redis_url: str, redis_prefix: str
+) -> None:
+    """Four independent clients (as four worker processes would) race for claims."""
+    clients = [Redis.from_url(redis_url) for _ in range(4)]
+    keys = RedisKeys(redis_prefix)
+    boxes = [RedisMailboxes(client, keys, 600) for client in clients]
+    try:
+        for i in range(3):
+            await boxes[0].append(message(f"m-{i}"), delay_s=0)
+        claims = await asyncio.gather(*(b.claim(30, limit=10) for b in boxes))
+        won = [claim for claim in claims if claim is not None]
+        assert len(won) == 1 and len(won[0].messages) == 3
+    finally:
+        for client in clients:
+            await client.aclose()
+
+
+async def test_transcripts_written_by_the_api_are_read_back(
+    redis_client: Redis, redis_prefix: str
+) -> None:
+    keys = RedisKeys(redis_prefix)
+    await RedisMailboxes(redis_client, keys, 600).append(message(), delay_s=0)
+    entries = await RedisTranscripts(redis_client, keys).entries(KEY)
+    assert [(e.author, e.message_id) for e in entries] == [(Author.CUSTOMER, "m-1")]

@@ -27,9 +27,9 @@ def test_environment_overrides(monkeypatch: pytest.MonkeyPatch) -> None:
 
 def test_env_file_is_read(tmp_path: Path) -> None:
     env_file = tmp_path / ".env"
-    env_file.write_text("DESKHAND_LLM_MODEL=my-adapter\nDESKHAND_WORKERS=3\n")
+    env_file.write_text("DESKHAND_LLM_MODEL=my-adapter\nDESKHAND_WORKER_CONCURRENCY=3\n")
     settings = load_settings(env_file=env_file)
-    assert (settings.llm_model, settings.workers) == ("my-adapter", 3)
+    assert (settings.llm_model, settings.worker_concurrency) == ("my-adapter", 3)
 
 
 @pytest.mark.parametrize(

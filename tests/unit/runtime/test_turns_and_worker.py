@@ -1,55 +1,73 @@
-"""A turn as the worker runs it: recorded, answered (or silent), delivered, acknowledged."""
+"""A turn as the worker runs it: claimed, answered (or silent), committed, delivered."""
 
 import asyncio
+import time
 from collections.abc import AsyncIterator, Iterator
+from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import pytest
-from redis.asyncio import Redis
+from langgraph.checkpoint.memory import InMemorySaver
 
 from agent.graph.build import build_graph
 from agent.graph.deps import GraphDeps
 from agent.llm.client import ChatClient
 from agent.llm.config import LLMConfig
 from agent.llm.stub import Quirks, ScriptedModelServer, ScriptedResponse
-from agent.outcome import TurnOutcome
-from agent.runtime.memory import MemoryLocks, MemoryTurnQueue
+from agent.runtime.limits import MemoryUsageMeter
 from agent.runtime.models import (
     Author,
+    Claim,
     ConversationState,
     InboundMessage,
     Mode,
-    TranscriptEntry,
+    OutboxItem,
 )
-from agent.runtime.redis_stores import RedisKeys, RedisLocks, RedisTurnQueue
 from agent.runtime.sqlite import SqliteDatabase, SqliteTranscripts
-from agent.runtime.worker import Worker
+from agent.runtime.sqlite_mailboxes import SqliteMailboxes
+from agent.runtime.worker import PoolConfig, WorkerPool
 from agent.tenant_tools import TenantTools
-from agent.turns import TurnProcessor
+from agent.turns import BUDGET_SPENT_REASON, TurnProcessor
 from tests.unit.graph.conftest import REFUNDS, Retrieval, tenants_with
 from tools.context import Customer
+from tools.errors import DeliveryError
+
+KEY = "demo:generic:c-1"
 
 
-def message(text: str = "How long does a refund take?", message_id: str = "m-1") -> InboundMessage:
-    return InboundMessage("demo", "generic", "c-1", message_id, text, Customer("cust_1001"))
+def message(
+    text: str = "How long does a refund take?", message_id: str = "m-1", age_s: float = 0
+) -> InboundMessage:
+    return InboundMessage(
+        "demo", "generic", "c-1", message_id, text, Customer("cust_1001"), time.time() - age_s
+    )
 
 
 class RecordingDelivery:
     """Our own Delivery interface, recording what a channel would have been asked to send."""
 
-    def __init__(self) -> None:
-        self.sent: list[tuple[str, TranscriptEntry, TurnOutcome]] = []
+    def __init__(self, crash_after_sending: int = 0) -> None:
+        self.sent: list[OutboxItem] = []
+        self._crashes_left = crash_after_sending
 
-    async def deliver(
-        self, message: InboundMessage, reply: TranscriptEntry, outcome: TurnOutcome
-    ) -> None:
-        self.sent.append((message.message_id, reply, outcome))
+    async def deliver(self, conversation_key: str, item: OutboxItem) -> None:
+        self.sent.append(item)
+        if self._crashes_left:
+            self._crashes_left -= 1
+            raise ConnectionResetError("the worker died right after sending")
+
+
+@dataclass
+class Runtime:
+    mailboxes: SqliteMailboxes
+    transcripts: SqliteTranscripts
 
 
 @pytest.fixture
-async def transcripts(tmp_path: Path) -> AsyncIterator[SqliteTranscripts]:
+async def runtime(tmp_path: Path) -> AsyncIterator[Runtime]:
     database = await SqliteDatabase.open(tmp_path / "t.sqlite3")
-    yield SqliteTranscripts(database)
+    yield Runtime(await SqliteMailboxes.open(database), SqliteTranscripts(database))
     await database.close()
 
 
@@ -61,117 +79,340 @@ def model() -> Iterator[ScriptedModelServer]:
 
 def processor(
     tmp_path: Path,
-    transcripts: SqliteTranscripts,
-    delivery: RecordingDelivery,
+    runtime: Runtime,
+    delivery: Any,
     llm: ChatClient | None = None,
     timeout_s: float = 10,
+    usage: MemoryUsageMeter | None = None,
+    checkpointer: Any = None,
+    **bot: Any,
 ) -> TurnProcessor:
-    tenants = tenants_with(tmp_path)
+    tenants = tenants_with(tmp_path, **bot)
     tools = TenantTools.load(tenants, {})  # never called in these turns
-    graph = build_graph(GraphDeps(tenants, Retrieval([REFUNDS]), tools, llm))
-    return TurnProcessor(graph, transcripts, delivery, tenants, timeout_s)
+    graph = build_graph(GraphDeps(tenants, Retrieval([REFUNDS]), tools, llm), checkpointer)
+    return TurnProcessor(
+        graph,
+        runtime.mailboxes,
+        runtime.transcripts,
+        delivery,
+        tenants,
+        usage or MemoryUsageMeter(),
+        timeout_s,
+    )
 
 
-async def test_turn_records_both_sides_and_delivers(
-    tmp_path: Path, transcripts: SqliteTranscripts
+async def take(runtime: Runtime, *messages: InboundMessage) -> Claim:
+    for item in messages:
+        await runtime.mailboxes.append(item, delay_s=0)
+    claim = await runtime.mailboxes.claim(30, limit=20)
+    assert claim is not None
+    return claim
+
+
+async def turn(turns: TurnProcessor, runtime: Runtime, *messages: InboundMessage) -> float:
+    claim = await take(runtime, *messages)
+    try:
+        return await turns.handle(claim)
+    finally:
+        await runtime.mailboxes.release(claim)
+
+
+async def test_turn_records_both_sides_commits_and_delivers(
+    tmp_path: Path, runtime: Runtime
 ) -> None:
     delivery = RecordingDelivery()
-    await processor(tmp_path, transcripts, delivery).handle(message())
-    entries = await transcripts.entries("demo:generic:c-1")
+    await turn(processor(tmp_path, runtime, delivery), runtime, message())
+    entries = await runtime.transcripts.entries(KEY)
     assert [e.author for e in entries] == [Author.CUSTOMER, Author.BOT]
     bot = entries[1]
     assert bot.meta["in_reply_to"] == "m-1" and bot.meta["degraded"] is True
     assert [event["node"] for event in bot.meta["trace"]] == ["understand", "retrieve", "degraded"]
-    assert delivery.sent[0][1] == bot
+    assert [item.key for item in delivery.sent] == ["m-1.reply"]
+    assert delivery.sent[0].payload["text"] == bot.text
+    assert await runtime.mailboxes.undelivered(KEY) == []
+    assert await runtime.mailboxes.claim(30, limit=20) is None  # consumed
 
 
 async def test_escalation_switches_to_manual_and_then_the_bot_is_silent(
-    tmp_path: Path, transcripts: SqliteTranscripts
+    tmp_path: Path, runtime: Runtime
 ) -> None:
     delivery = RecordingDelivery()
-    turns = processor(tmp_path, transcripts, delivery)
-    await turns.handle(message("talk to a human please"))
-    await turns.handle(message("hello?", message_id="m-2"))
-    state = await transcripts.state("demo:generic:c-1")
+    turns = processor(tmp_path, runtime, delivery)
+    await turn(turns, runtime, message("talk to a human please"))
+    await turn(turns, runtime, message("hello?", message_id="m-2"))
+    state = await runtime.transcripts.state(KEY)
     assert state is not None and state.mode is Mode.MANUAL
     assert state.escalation_reason == "customer_request"
-    authors = [e.author for e in await transcripts.entries("demo:generic:c-1")]
+    authors = [e.author for e in await runtime.transcripts.entries(KEY)]
     assert authors == [Author.CUSTOMER, Author.BOT, Author.CUSTOMER]
-    assert len(delivery.sent) == 1
+    assert [item.kind for item in delivery.sent] == ["reply", "handoff"]
+    assert await runtime.mailboxes.depth() == 0  # recorded, consumed, not answered
+
+
+async def test_handing_back_lets_the_bot_answer_again(tmp_path: Path, runtime: Runtime) -> None:
+    await runtime.transcripts.save_state(ConversationState(KEY, Mode.MANUAL, "customer_request"))
+    delivery = RecordingDelivery()
+    turns = processor(tmp_path, runtime, delivery)
+    await turn(turns, runtime, message("anyone?"))
+    assert delivery.sent == []
+    await runtime.transcripts.save_state(ConversationState(KEY, Mode.AUTO))
+    await turn(turns, runtime, message("How long does a refund take?", "m-2"))
+    assert [item.key for item in delivery.sent] == ["m-2.reply"]
 
 
 async def test_a_turn_that_runs_too_long_ends_with_a_handoff_not_silence(
-    tmp_path: Path, transcripts: SqliteTranscripts, model: ScriptedModelServer
+    tmp_path: Path, runtime: Runtime, model: ScriptedModelServer
 ) -> None:
     model.set_script([ScriptedResponse(content="late", quirks=Quirks(latency_s=3))])
     delivery = RecordingDelivery()
     async with ChatClient(LLMConfig(base_url=model.base_url, timeout_s=10)) as llm:
-        turns = processor(tmp_path, transcripts, delivery, llm=llm, timeout_s=0.5)
-        await turns.handle(message())
-    (_, reply, outcome) = delivery.sent[0]
-    assert outcome.escalation is not None
-    assert "TimeoutError" in outcome.escalation.detail
-    assert "Brightleaf team" in reply.text
-    state = await transcripts.state("demo:generic:c-1")
+        turns = processor(tmp_path, runtime, delivery, llm=llm, timeout_s=0.5)
+        await turn(turns, runtime, message())
+    reply, handoff = delivery.sent
+    assert "TimeoutError" in handoff.payload["summary"]
+    assert "Brightleaf team" in reply.payload["text"]
+    state = await runtime.transcripts.state(KEY)
     assert state is not None and state.mode is Mode.MANUAL
 
 
 async def test_history_reaches_the_graph(
-    tmp_path: Path, transcripts: SqliteTranscripts, model: ScriptedModelServer
+    tmp_path: Path, runtime: Runtime, model: ScriptedModelServer
 ) -> None:
-    await transcripts.append("demo:generic:c-1", TranscriptEntry(Author.CUSTOMER, "hi", "m-0"))
-    await transcripts.append("demo:generic:c-1", TranscriptEntry(Author.BOT, "Hello!", "m-0.r"))
-    model.set_script([ScriptedResponse(content="5–7 business days [1].")])
+    model.set_script(
+        [ScriptedResponse(content="Hello!"), ScriptedResponse(content="5–7 business days [1].")]
+    )
     async with ChatClient(LLMConfig(base_url=model.base_url)) as llm:
-        await processor(tmp_path, transcripts, RecordingDelivery(), llm=llm).handle(message())
-    sent = model.requests[0]["messages"]
+        turns = processor(tmp_path, runtime, RecordingDelivery(), llm=llm)
+        await turn(turns, runtime, message("hi", "m-0"))
+        await turn(turns, runtime, message())
+    sent = model.requests[1]["messages"]
     assert [(m["role"], m["content"]) for m in sent[1:3]] == [
         ("user", "hi"),
         ("assistant", "Hello!"),
     ]
 
 
-@pytest.mark.redis
-async def test_a_failed_turn_is_not_acknowledged(redis_client: "Redis", redis_prefix: str) -> None:
-    keys = RedisKeys(redis_prefix)
-    queue = RedisTurnQueue(redis_client, keys)
-    await queue.put(message())
-
-    async def crash(_: InboundMessage) -> None:
-        raise ConnectionError("store went away mid-turn")
-
-    worker = Worker(queue, RedisLocks(redis_client, keys), crash, lock_ttl_s=5, poll_s=0.1)
-    taken = await queue.take(1)
-    assert taken is not None
-    await worker.process(taken)
-    assert await redis_client.llen(keys.processing) == 1  # kept for redelivery
-
-    async def fine(_: InboundMessage) -> None:
-        return None
-
-    await Worker(queue, MemoryLocks(), fine, lock_ttl_s=5).process(taken)
-    assert await redis_client.llen(keys.processing) == 0
+async def test_a_burst_is_answered_in_one_turn(
+    tmp_path: Path, runtime: Runtime, model: ScriptedModelServer
+) -> None:
+    model.set_script([ScriptedResponse(content="Refunds take 5–7 business days [1].")])
+    delivery = RecordingDelivery()
+    burst = (message("hi", "m-1"), message("my refund", "m-2"), message("is late", "m-3"))
+    async with ChatClient(LLMConfig(base_url=model.base_url)) as llm:
+        await turn(processor(tmp_path, runtime, delivery, llm=llm), runtime, *burst)
+    assert len(model.requests) == 1
+    assert model.requests[0]["messages"][-1]["content"].startswith("hi\nmy refund\nis late\n")
+    (reply,) = delivery.sent
+    assert reply.payload["answers"] == ["m-1", "m-2", "m-3"]
+    entries = await runtime.transcripts.entries(KEY)
+    assert [e.message_id for e in entries] == ["m-1", "m-2", "m-3", "m-3.reply"]
 
 
-async def test_workers_stop_when_asked() -> None:
-    queue = MemoryTurnQueue()
-    handled: list[str] = []
+async def test_a_crash_after_sending_replays_the_outbox_not_the_turn(
+    tmp_path: Path, runtime: Runtime, model: ScriptedModelServer
+) -> None:
+    model.set_script([ScriptedResponse(content="Refunds take 5–7 business days [1].")])
+    delivery = RecordingDelivery(crash_after_sending=1)
+    async with ChatClient(LLMConfig(base_url=model.base_url)) as llm:
+        turns = processor(tmp_path, runtime, delivery, llm=llm)
+        with pytest.raises(ConnectionResetError):
+            await turn(turns, runtime, message())
+        await turn(turns, runtime)  # the next claim finds only the undelivered outbox
+    assert len(model.requests) == 1  # the turn itself ran once
+    assert [item.key for item in delivery.sent] == ["m-1.reply", "m-1.reply"]  # same key
+    bots = [e for e in await runtime.transcripts.entries(KEY) if e.author is Author.BOT]
+    assert len(bots) == 1
+    assert await runtime.mailboxes.undelivered(KEY) == []
 
-    async def handle(m: InboundMessage) -> None:
-        handled.append(m.message_id)
 
-    stop = asyncio.Event()
-    worker = Worker(queue, MemoryLocks(), handle, lock_ttl_s=5, poll_s=0.05)
-    task = asyncio.create_task(worker.run(stop))
-    await queue.put(message(message_id="m-9"))
-    for _ in range(40):
-        if handled:
-            break
-        await asyncio.sleep(0.05)
-    stop.set()
-    await asyncio.wait_for(task, 2)
-    assert handled == ["m-9"]
-    assert await queue.depth() == 0
+async def test_a_refused_delivery_is_logged_and_not_retried_forever(
+    tmp_path: Path, runtime: Runtime
+) -> None:
+    class Refusing:
+        async def deliver(self, conversation_key: str, item: OutboxItem) -> None:
+            raise DeliveryError("callback URL answered 410")
+
+    await turn(processor(tmp_path, runtime, Refusing()), runtime, message())
+    assert await runtime.mailboxes.undelivered(KEY) == []
+    assert len(await runtime.transcripts.entries(KEY)) == 2  # the reply is kept
+
+
+async def test_a_turn_that_keeps_failing_hands_off_instead_of_looping(
+    tmp_path: Path, runtime: Runtime
+) -> None:
+    delivery = RecordingDelivery()
+    turns = processor(tmp_path, runtime, delivery)
+    await runtime.mailboxes.append(message(), delay_s=0)
+    for _ in range(3):  # three workers died mid-turn
+        claim = await runtime.mailboxes.claim(30, limit=20)
+        assert claim is not None
+        await runtime.mailboxes.release(claim)
+    await turn(turns, runtime)
+    assert [item.kind for item in delivery.sent] == ["reply", "handoff"]
+    assert "failed 3 times" in delivery.sent[1].payload["summary"]
+
+
+async def test_turns_per_minute_quota_defers_the_turn(tmp_path: Path, runtime: Runtime) -> None:
+    delivery = RecordingDelivery()
+    turns = processor(tmp_path, runtime, delivery, limits__turns_per_minute=1)
+    assert await turn(turns, runtime, message("hello", "m-1")) == 0
+    wait_s = await turn(turns, runtime, message("hello again", "m-2"))
+    assert 0 < wait_s <= 60
+    assert [item.key for item in delivery.sent] == ["m-1.reply"]
+    assert await runtime.mailboxes.depth() == 1  # m-2 waits for the next minute
+
+
+async def test_spent_token_budget_answers_without_the_model(
+    tmp_path: Path, runtime: Runtime, model: ScriptedModelServer
+) -> None:
+    usage = MemoryUsageMeter()
+    await usage.add_tokens("demo", 1000)
+    delivery = RecordingDelivery()
+    async with ChatClient(LLMConfig(base_url=model.base_url)) as llm:
+        turns = processor(
+            tmp_path, runtime, delivery, llm, usage=usage, limits__model_tokens_per_day=1000
+        )
+        await turn(turns, runtime, message())
+    assert model.requests == []
+    bot = (await runtime.transcripts.entries(KEY))[-1]
+    degraded = [e for e in bot.meta["trace"] if e["node"] == "degraded"]
+    assert degraded[0]["detail"]["reason"] == BUDGET_SPENT_REASON
+
+
+async def test_model_tokens_are_counted_per_tenant(
+    tmp_path: Path, runtime: Runtime, model: ScriptedModelServer
+) -> None:
+    model.set_script([ScriptedResponse(content="Refunds take 5–7 business days [1].")])
+    usage = MemoryUsageMeter()
+    async with ChatClient(LLMConfig(base_url=model.base_url)) as llm:
+        await turn(
+            processor(tmp_path, runtime, RecordingDelivery(), llm, usage=usage), runtime, message()
+        )
+    assert await usage.tokens_today("demo") > 0
+
+
+async def test_a_long_wait_gets_a_holding_reply_then_the_answer(
+    tmp_path: Path, runtime: Runtime
+) -> None:
+    delivery = RecordingDelivery()
+    turns = processor(tmp_path, runtime, delivery)
+    await runtime.mailboxes.append(message(age_s=300), delay_s=0)
+    claim = await runtime.mailboxes.claim_key(KEY, 30, limit=1)
+    assert claim is not None
+    await turns.hold(claim)
+    await runtime.mailboxes.release(claim)
+    assert await runtime.mailboxes.overdue(120) == []
+    await turn(turns, runtime)
+    assert [item.key for item in delivery.sent] == ["m-1.holding", "m-1.reply"]
+    assert "more conversations than usual" in delivery.sent[0].payload["text"]
+
+
+async def test_a_checkpointed_conversation_starts_each_turn_afresh(
+    tmp_path: Path, runtime: Runtime, model: ScriptedModelServer
+) -> None:
+    model.set_script(
+        [ScriptedResponse(content="Hello!"), ScriptedResponse(content="5–7 business days [1].")]
+    )
+    saver = InMemorySaver()
+    async with ChatClient(LLMConfig(base_url=model.base_url)) as llm:
+        turns = processor(tmp_path, runtime, RecordingDelivery(), llm=llm, checkpointer=saver)
+        await turn(turns, runtime, message("hi", "m-0"))
+        await turn(turns, runtime, message())
+    first, second = [e for e in await runtime.transcripts.entries(KEY) if e.author is Author.BOT]
+    assert (first.text, second.text) == ("Hello!", "5–7 business days [1].")
+    assert [e["node"] for e in second.meta["trace"]].count("retrieve") == 1  # not carried over
+    saved = await saver.aget_tuple({"configurable": {"thread_id": KEY}})
+    assert saved is not None
+    assert saved.checkpoint["channel_values"]["message"] == "How long does a refund take?"
+
+
+class TestWorkerPool:
+    async def test_pool_answers_and_stops_when_asked(
+        self, tmp_path: Path, runtime: Runtime
+    ) -> None:
+        delivery = RecordingDelivery()
+        turns = processor(tmp_path, runtime, delivery)
+        pool = WorkerPool(runtime.mailboxes, turns.handle, turns.hold, _config())
+        stop = asyncio.Event()
+        task = asyncio.create_task(pool.run(stop))
+        await runtime.mailboxes.append(message(message_id="m-9"), delay_s=0)
+        await _until(lambda: bool(delivery.sent))
+        stop.set()
+        await asyncio.wait_for(task, 3)
+        assert [item.key for item in delivery.sent] == ["m-9.reply"]
+
+    async def test_one_turn_at_a_time_per_conversation(self, runtime: Runtime) -> None:
+        inside: dict[str, int] = {}
+        most = 0
+        done: list[str] = []
+
+        async def handle(claim: Claim) -> float:
+            nonlocal most
+            key = claim.conversation_key
+            inside[key] = inside.get(key, 0) + 1
+            most = max(most, inside[key])
+            await asyncio.sleep(0.05)
+            inside[key] -= 1
+            await runtime.mailboxes.commit(claim, _consume(claim))
+            done.extend(m.message_id for m in claim.messages)
+            return 0.0
+
+        pool = WorkerPool(runtime.mailboxes, handle, _never_hold, _config(concurrency=4))
+        stop = asyncio.Event()
+        task = asyncio.create_task(pool.run(stop))
+        for i in range(6):
+            await runtime.mailboxes.append(message(message_id=f"m-{i}"), delay_s=0)
+            await asyncio.sleep(0.02)
+        await _until(lambda: len(done) == 6)
+        stop.set()
+        await asyncio.wait_for(task, 3)
+        assert most == 1 and done == [f"m-{i}" for i in range(6)]
+
+    async def test_a_stalled_turn_loses_its_lease_and_cannot_commit(self, runtime: Runtime) -> None:
+        outcomes: list[str] = []
+
+        async def stalls_then_commits(claim: Claim) -> float:
+            if claim.attempts == 1:
+                await asyncio.sleep(5)  # stalled (a GC pause, a partition...)
+            await runtime.mailboxes.commit(claim, _consume(claim))
+            outcomes.append(f"committed by attempt {claim.attempts}")
+            return 0.0
+
+        # The first holder's lease (0.3 s) runs out before its first renewal (after 1 s);
+        # a second worker takes the conversation over, so the renewal is refused and the
+        # stalled turn is cancelled before it could commit.
+        await runtime.mailboxes.append(message(), delay_s=0)
+        first = await runtime.mailboxes.claim(0.3, limit=20)
+        assert first is not None
+        pool = WorkerPool(runtime.mailboxes, stalls_then_commits, _never_hold, _config(lease_s=3.0))
+        serving = asyncio.create_task(pool._serve(first, stalls_then_commits))
+        await asyncio.sleep(0.45)
+        second = await runtime.mailboxes.claim(30, limit=20)
+        assert second is not None and second.fence > first.fence
+        await asyncio.wait_for(serving, 2)  # cancelled by the failed renew, not after 5 s
+        await stalls_then_commits(second)
+        assert outcomes == ["committed by attempt 2"]
+
+
+async def _never_hold(claim: Claim) -> None:
+    raise AssertionError("no holding reply expected")
+
+
+def _consume(claim: Claim) -> Any:
+    from agent.runtime.models import TurnCommit
+
+    return TurnCommit(consumed=len(claim.messages))
+
+
+def _config(concurrency: int = 2, lease_s: float = 5.0) -> PoolConfig:
+    return PoolConfig(concurrency=concurrency, lease_s=lease_s, idle_wait_s=0.1)
+
+
+async def _until(condition: Any, timeout_s: float = 5.0) -> None:
+    deadline = time.monotonic() + timeout_s
+    while not condition():
+        assert time.monotonic() < deadline, "timed out"
+        await asyncio.sleep(0.02)
 
 
 def test_conversation_state_round_trips() -> None:

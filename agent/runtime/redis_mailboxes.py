@@ -1,0 +1,338 @@
+"""Mailboxes on plain Redis: lists, sorted sets and small Lua scripts, Cluster-safe.
+
+Per conversation (one slot): ``mailbox`` (waiting messages, oldest first), ``seen``
+(accepted message ids), ``lock`` (the current fence, with the lease as its TTL),
+``fence`` (a counter), ``attempts``, ``outbox`` (item key → JSON) with ``pending``
+(undelivered item keys in commit order), ``held``, ``transcript`` and ``state``.
+Scheduling (one ``{queue}`` slot): ``ready`` (conversation → due time, ms, Redis clock),
+``waiting`` (conversation → arrival of its oldest message) and ``signal``.
+
+A script touches one slot only; steps across slots are ordered so that a crash or a
+race between them leaves a conversation ready too early, never forgotten.
+"""
+
+import json
+import time
+from typing import Any
+
+from redis.exceptions import RedisError
+
+from agent.runtime.models import Claim, InboundMessage, OutboxItem, TurnCommit
+from agent.runtime.redis_connection import AsyncRedis
+from agent.runtime.redis_keys import RedisKeys
+from agent.runtime.stores import RuntimeStoreError, StaleClaim
+
+_APPEND = """
+if redis.call('sadd', KEYS[2], ARGV[1]) == 0 then return 0 end
+redis.call('rpush', KEYS[1], ARGV[2])
+redis.call('rpush', KEYS[3], ARGV[4])
+for i = 1, 3 do redis.call('expire', KEYS[i], ARGV[3]) end
+return 1
+"""
+
+_SCHEDULE = """
+local t = redis.call('time')
+local now = t[1] * 1000 + math.floor(t[2] / 1000)
+redis.call('zadd', KEYS[1], 'GT', now + tonumber(ARGV[2]), ARGV[1])
+if ARGV[3] ~= '' then redis.call('zadd', KEYS[2], 'NX', ARGV[3], ARGV[1]) end
+redis.call('lpush', KEYS[3], '1')
+redis.call('ltrim', KEYS[3], 0, 63)
+return 1
+"""
+
+_PICK = """
+local t = redis.call('time')
+local now = t[1] * 1000 + math.floor(t[2] / 1000)
+local due = redis.call('zrangebyscore', KEYS[1], '-inf', now, 'LIMIT', 0, 1)
+if #due == 0 then return false end
+redis.call('zadd', KEYS[1], 'XX', now + tonumber(ARGV[1]), due[1])
+return due[1]
+"""
+
+_TAKE = """
+local held = redis.call('pttl', KEYS[1])
+if held > 0 then return {-1, held} end
+local fence = redis.call('incr', KEYS[2])
+redis.call('set', KEYS[1], fence, 'PX', ARGV[1])
+local attempts = redis.call('incr', KEYS[4])
+redis.call('expire', KEYS[2], ARGV[3])
+redis.call('expire', KEYS[4], ARGV[3])
+local result = {fence, attempts}
+for _, m in ipairs(redis.call('lrange', KEYS[3], 0, tonumber(ARGV[2]) - 1)) do
+  table.insert(result, m)
+end
+return result
+"""
+
+_RENEW = """
+if redis.call('get', KEYS[1]) ~= ARGV[1] then return 0 end
+redis.call('pexpire', KEYS[1], ARGV[2])
+return 1
+"""
+
+_COMMIT = """
+if redis.call('get', KEYS[1]) ~= ARGV[1] then return 0 end
+local consumed = tonumber(ARGV[2])
+if consumed > 0 then
+  redis.call('ltrim', KEYS[2], consumed, -1)
+  redis.call('del', KEYS[7])
+  redis.call('del', KEYS[8])
+end
+local n = tonumber(ARGV[5])
+for i = 1, n do redis.call('rpush', KEYS[3], ARGV[5 + i]) end
+local j = 6 + n
+while j < #ARGV do
+  if redis.call('hsetnx', KEYS[4], ARGV[j], ARGV[j + 1]) == 1 then
+    redis.call('rpush', KEYS[5], ARGV[j])
+  end
+  j = j + 2
+end
+if ARGV[4] ~= '' then redis.call('set', KEYS[6], ARGV[4]) end
+for i = 2, 6 do
+  if redis.call('exists', KEYS[i]) == 1 then redis.call('expire', KEYS[i], ARGV[3]) end
+end
+return 1
+"""
+
+_UNLOCK = """
+if redis.call('get', KEYS[1]) ~= ARGV[1] then return 0 end
+redis.call('del', KEYS[1])
+return 1
+"""
+
+_REMAINING = """
+return {redis.call('llen', KEYS[1]), redis.call('llen', KEYS[2]),
+        redis.call('lindex', KEYS[1], 0) or '', redis.call('get', KEYS[3]) or ''}
+"""
+
+_RESCHEDULE = """
+local t = redis.call('time')
+local now = t[1] * 1000 + math.floor(t[2] / 1000)
+redis.call('zadd', KEYS[1], now + tonumber(ARGV[2]), ARGV[1])
+if ARGV[3] == '' then redis.call('zrem', KEYS[2], ARGV[1])
+else redis.call('zadd', KEYS[2], ARGV[3], ARGV[1]) end
+redis.call('lpush', KEYS[3], '1')
+redis.call('ltrim', KEYS[3], 0, 63)
+return 1
+"""
+
+
+_CONVERSATION_PARTS = ("mailbox", "seen", "lock", "fence", "attempts", "outbox", "pending", "held")
+
+
+class RedisMailboxes:
+    """The ``Mailboxes`` contract on Redis; ``retention_s`` bounds how long anything stays."""
+
+    def __init__(self, client: AsyncRedis, keys: RedisKeys, retention_s: int) -> None:
+        self._redis = client
+        self._keys = keys
+        self._retention_s = retention_s
+        self._scripts = {
+            name: client.register_script(source)
+            for name, source in {
+                "append": _APPEND,
+                "schedule": _SCHEDULE,
+                "pick": _PICK,
+                "take": _TAKE,
+                "renew": _RENEW,
+                "commit": _COMMIT,
+                "unlock": _UNLOCK,
+                "remaining": _REMAINING,
+                "reschedule": _RESCHEDULE,
+            }.items()
+        }
+
+    async def append(self, message: InboundMessage, delay_s: float) -> bool:
+        key = message.conversation_key
+        fresh = await self._run(
+            "append",
+            [self._conv(key, "mailbox"), self._conv(key, "seen"), self._conv(key, "transcript")],
+            [
+                message.message_id,
+                _dump(message.to_dict()),
+                self._retention_s,
+                _dump(message.transcript_entry().to_dict()),
+            ],
+        )
+        await self._run(
+            "schedule",
+            [self._keys.queue("ready"), self._keys.queue("waiting"), self._keys.queue("signal")],
+            [key, _ms(delay_s), repr(message.received_at) if fresh else ""],
+        )
+        if fresh:
+            await self._index_customer(message)
+        return bool(fresh)
+
+    async def claim(self, lease_s: float, limit: int) -> Claim | None:
+        picked = await self._run("pick", [self._keys.queue("ready")], [_ms(lease_s)])
+        if picked is None:
+            return None
+        return await self._take(_text(picked), lease_s, limit)
+
+    async def claim_key(self, conversation_key: str, lease_s: float, limit: int) -> Claim | None:
+        claim = await self._take(conversation_key, lease_s, limit)
+        if claim is not None:
+            ready = {conversation_key: _deadline_ms(lease_s)}
+            await self._guard(self._redis.zadd(self._keys.queue("ready"), ready, xx=True))
+        return claim
+
+    async def wait(self, timeout_s: float) -> None:
+        due = await self._guard(
+            self._redis.zrange(self._keys.queue("ready"), 0, 0, withscores=True)
+        )
+        if due:
+            seconds, micros = await self._guard(self._redis.time())
+            until_due = float(due[0][1]) / 1000 - (seconds + micros / 1e6)
+            timeout_s = min(timeout_s, max(until_due, 0.0))
+        if timeout_s <= 0:
+            return
+        await self._guard(self._redis.blpop([self._keys.queue("signal")], timeout=timeout_s))
+
+    async def renew(self, claim: Claim, lease_s: float) -> None:
+        key = claim.conversation_key
+        if not await self._run("renew", [self._conv(key, "lock")], [claim.fence, _ms(lease_s)]):
+            raise StaleClaim(f"conversation {key} changed hands (fence {claim.fence})")
+        await self._guard(
+            self._redis.zadd(
+                self._keys.queue("ready"), {key: _deadline_ms(lease_s)}, xx=True, gt=True
+            )
+        )
+
+    async def commit(self, claim: Claim, commit: TurnCommit) -> None:
+        key = claim.conversation_key
+        parts = ("lock", "mailbox", "transcript", "outbox", "pending", "state", "attempts", "held")
+        entries = [_dump(entry.to_dict()) for entry in commit.entries]
+        items = [value for item in commit.outbox for value in (item.key, _dump(item.to_dict()))]
+        state = _dump(commit.state.to_dict()) if commit.state else ""
+        args = [claim.fence, commit.consumed, self._retention_s, state, len(entries)]
+        done = await self._run(
+            "commit", [self._conv(key, part) for part in parts], [*args, *entries, *items]
+        )
+        if not done:
+            raise StaleClaim(f"conversation {key} changed hands; the turn's results were dropped")
+
+    async def mark_delivered(self, conversation_key: str, item_key: str) -> None:
+        await self._guard(self._redis.lrem(self._conv(conversation_key, "pending"), 1, item_key))
+
+    async def undelivered(self, conversation_key: str) -> list[OutboxItem]:
+        pending = await self._guard(
+            self._redis.lrange(self._conv(conversation_key, "pending"), 0, -1)
+        )
+        if not pending:
+            return []
+        raw = await self._guard(self._redis.hmget(self._conv(conversation_key, "outbox"), pending))
+        return [OutboxItem.from_dict(json.loads(item)) for item in raw if item is not None]
+
+    async def release(self, claim: Claim, delay_s: float = 0.0) -> None:
+        key = claim.conversation_key
+        if not await self._run("unlock", [self._conv(key, "lock")], [claim.fence]):
+            return  # someone else holds it now and schedules it
+        await self._guard(self._redis.zrem(self._keys.queue("ready"), key))
+        await self._reschedule_if_needed(key, delay_s)
+
+    async def overdue(self, waited_s: float) -> list[str]:
+        cutoff = time.time() - waited_s
+        found = await self._guard(
+            self._redis.zrangebyscore(self._keys.queue("waiting"), "-inf", cutoff, start=0, num=100)
+        )
+        return [_text(item) for item in found]
+
+    async def mark_held(self, conversation_key: str) -> None:
+        head = await self._guard(self._redis.lindex(self._conv(conversation_key, "mailbox"), 0))
+        if head is not None:
+            message_id = json.loads(head)["message_id"]
+            await self._guard(
+                self._redis.set(
+                    self._conv(conversation_key, "held"), message_id, ex=self._retention_s
+                )
+            )
+        await self._guard(self._redis.zrem(self._keys.queue("waiting"), conversation_key))
+
+    async def depth(self) -> int:
+        return int(await self._guard(self._redis.zcard(self._keys.queue("waiting"))))
+
+    async def customer_conversations(self, tenant: str, customer_id: str) -> list[str]:
+        found = await self._guard(self._redis.smembers(self._keys.customer(tenant, customer_id)))
+        return sorted(_text(item) for item in found)
+
+    async def erase(self, conversation_key: str) -> None:
+        parts = (*_CONVERSATION_PARTS, "transcript", "state")
+        await self._guard(self._redis.delete(*(self._conv(conversation_key, p) for p in parts)))
+        for queue in ("ready", "waiting"):
+            await self._guard(self._redis.zrem(self._keys.queue(queue), conversation_key))
+
+    async def forget_customer(self, tenant: str, customer_id: str) -> None:
+        await self._guard(self._redis.delete(self._keys.customer(tenant, customer_id)))
+
+    async def expired(self, idle_s: float) -> list[str]:
+        return []  # every key carries the retention as its TTL
+
+    async def _take(self, key: str, lease_s: float, limit: int) -> Claim | None:
+        parts = ("lock", "fence", "mailbox", "attempts")
+        result = await self._run(
+            "take",
+            [self._conv(key, part) for part in parts],
+            [_ms(lease_s), limit, self._retention_s],
+        )
+        fence, detail, *raw = result
+        if int(fence) < 0:  # still held: look again when that lease ends
+            await self._guard(
+                self._redis.zadd(
+                    self._keys.queue("ready"), {key: _deadline_ms(int(detail) / 1000)}, xx=True
+                )
+            )
+            return None
+        messages = tuple(InboundMessage.from_dict(json.loads(item)) for item in raw)
+        return Claim(key, int(fence), messages, attempts=int(detail))
+
+    async def _reschedule_if_needed(self, key: str, delay_s: float) -> None:
+        parts = ("mailbox", "pending", "held")
+        waiting, undelivered, head, held = await self._run(
+            "remaining", [self._conv(key, part) for part in parts], []
+        )
+        if int(waiting) == 0 and int(undelivered) == 0:
+            await self._guard(self._redis.zrem(self._keys.queue("waiting"), key))
+            return
+        oldest = ""
+        if int(waiting) > 0:
+            message = json.loads(head)
+            oldest = "" if message["message_id"] == _text(held) else repr(message["received_at"])
+        await self._run(
+            "reschedule",
+            [self._keys.queue("ready"), self._keys.queue("waiting"), self._keys.queue("signal")],
+            [key, _ms(delay_s), oldest],
+        )
+
+    async def _index_customer(self, message: InboundMessage) -> None:
+        index = self._keys.customer(message.tenant, message.customer.id)
+        await self._guard(self._redis.sadd(index, message.conversation_key))
+        await self._guard(self._redis.expire(index, self._retention_s))
+
+    def _conv(self, conversation_key: str, part: str) -> str:
+        return self._keys.conversation(conversation_key, part)
+
+    async def _run(self, script: str, keys: list[str], args: list[Any]) -> Any:
+        return await self._guard(self._scripts[script](keys=keys, args=args))
+
+    @staticmethod
+    async def _guard(awaitable: Any) -> Any:
+        try:
+            return await awaitable
+        except RedisError as error:
+            raise RuntimeStoreError(f"Redis failed: {error}") from None
+
+
+def _ms(seconds: float) -> int:
+    return max(0, int(seconds * 1000))
+
+
+def _deadline_ms(seconds_from_now: float) -> int:
+    return int((time.time() + seconds_from_now) * 1000)
+
+
+def _text(raw: bytes | str) -> str:
+    return raw.decode() if isinstance(raw, bytes) else raw
+
+
+def _dump(data: dict[str, Any]) -> str:
+    return json.dumps(data, ensure_ascii=False, separators=(",", ":"), sort_keys=True)

@@ -1,0 +1,306 @@
+"""The contract of Mailboxes and UsageMeter, run against the embedded and the Redis backend."""
+
+import asyncio
+import time
+
+import pytest
+
+from agent.runtime.models import (
+    Author,
+    ConversationState,
+    InboundMessage,
+    Mode,
+    OutboxItem,
+    TranscriptEntry,
+    TurnCommit,
+)
+from agent.runtime.stores import StaleClaim
+from tests.contracts.conftest import Conversations
+from tools.context import Customer
+
+KEY = "demo:generic:c-1"
+LEASE = 5.0
+
+
+def msg(message_id: str, conversation: str = "c-1", customer: str = "cust_1") -> InboundMessage:
+    return InboundMessage(
+        "demo", "generic", conversation, message_id, f"text {message_id}", Customer(customer)
+    )
+
+
+def reply(message_id: str) -> TranscriptEntry:
+    return TranscriptEntry(Author.BOT, f"reply to {message_id}", f"{message_id}.reply")
+
+
+async def test_a_message_is_claimed_with_its_conversation(conversations: Conversations) -> None:
+    boxes = conversations.mailboxes
+    assert await boxes.append(msg("m-1"), delay_s=0) is True
+    claim = await boxes.claim(LEASE, limit=10)
+    assert claim is not None and claim.conversation_key == KEY
+    assert [m.message_id for m in claim.messages] == ["m-1"]
+    assert claim.messages[0].text == "text m-1" and claim.attempts == 1
+
+
+async def test_accepted_messages_are_in_the_transcript_at_once(
+    conversations: Conversations,
+) -> None:
+    await conversations.mailboxes.append(msg("m-1"), delay_s=30)
+    entries = await conversations.transcripts.entries(KEY)
+    assert [(e.author, e.message_id) for e in entries] == [(Author.CUSTOMER, "m-1")]
+
+
+async def test_a_repeated_message_id_is_accepted_once(conversations: Conversations) -> None:
+    boxes = conversations.mailboxes
+    assert await boxes.append(msg("m-1"), delay_s=0) is True
+    assert await boxes.append(msg("m-1"), delay_s=0) is False
+    claim = await boxes.claim(LEASE, limit=10)
+    assert claim is not None and len(claim.messages) == 1
+    assert len(await conversations.transcripts.entries(KEY)) == 1
+
+
+async def test_a_burst_is_coalesced_after_the_window(conversations: Conversations) -> None:
+    boxes = conversations.mailboxes
+    await boxes.append(msg("m-1"), delay_s=0.4)
+    await asyncio.sleep(0.2)
+    await boxes.append(msg("m-2"), delay_s=0.4)  # pushes the turn back
+    await boxes.append(msg("m-3"), delay_s=0.4)
+    await asyncio.sleep(0.3)
+    assert await boxes.claim(LEASE, limit=10) is None  # 0.5 s after m-1, 0.3 s after m-3
+    await asyncio.sleep(0.25)
+    claim = await boxes.claim(LEASE, limit=10)
+    assert claim is not None
+    assert [m.message_id for m in claim.messages] == ["m-1", "m-2", "m-3"]
+
+
+async def test_claim_takes_at_most_limit_messages_oldest_first(
+    conversations: Conversations,
+) -> None:
+    boxes = conversations.mailboxes
+    for i in range(5):
+        await boxes.append(msg(f"m-{i}"), delay_s=0)
+    claim = await boxes.claim(LEASE, limit=2)
+    assert claim is not None and [m.message_id for m in claim.messages] == ["m-0", "m-1"]
+
+
+async def test_a_held_conversation_is_not_claimed_twice(conversations: Conversations) -> None:
+    boxes = conversations.mailboxes
+    await boxes.append(msg("m-1"), delay_s=0)
+    assert await boxes.claim(LEASE, limit=10) is not None
+    await boxes.append(msg("m-2"), delay_s=0)
+    assert await boxes.claim(LEASE, limit=10) is None
+    assert await boxes.claim_key(KEY, LEASE, limit=10) is None
+
+
+async def test_different_conversations_are_claimed_in_parallel(
+    conversations: Conversations,
+) -> None:
+    boxes = conversations.mailboxes
+    await boxes.append(msg("m-1", conversation="a"), delay_s=0)
+    await boxes.append(msg("m-1", conversation="b"), delay_s=0)
+    first = await boxes.claim(LEASE, limit=10)
+    second = await boxes.claim(LEASE, limit=10)
+    assert first is not None and second is not None
+    assert {first.conversation_key, second.conversation_key} == {
+        "demo:generic:a",
+        "demo:generic:b",
+    }
+
+
+async def test_an_expired_lease_passes_to_the_next_worker_and_fences_the_old_one(
+    conversations: Conversations,
+) -> None:
+    boxes = conversations.mailboxes
+    await boxes.append(msg("m-1"), delay_s=0)
+    stale = await boxes.claim(0.3, limit=10)
+    assert stale is not None
+    await asyncio.sleep(0.4)  # the first worker died or stalled
+    fresh = await boxes.claim(LEASE, limit=10)
+    assert fresh is not None and fresh.fence > stale.fence and fresh.attempts == 2
+    with pytest.raises(StaleClaim):
+        await boxes.renew(stale, LEASE)
+    with pytest.raises(StaleClaim):
+        await boxes.commit(stale, TurnCommit(1, (reply("m-1"),)))
+    await boxes.release(stale)  # a no-op: it must not free the new holder's lease
+    assert await boxes.claim_key(KEY, LEASE, limit=10) is None
+    await boxes.commit(fresh, TurnCommit(1, (reply("m-1"),)))
+    bots = [e for e in await conversations.transcripts.entries(KEY) if e.author is Author.BOT]
+    assert len(bots) == 1
+
+
+async def test_renew_keeps_the_lease(conversations: Conversations) -> None:
+    boxes = conversations.mailboxes
+    await boxes.append(msg("m-1"), delay_s=0)
+    claim = await boxes.claim(0.4, limit=10)
+    assert claim is not None
+    for _ in range(3):
+        await asyncio.sleep(0.2)
+        await boxes.renew(claim, 0.4)
+    assert await boxes.claim(LEASE, limit=10) is None
+    await boxes.commit(claim, TurnCommit(1, (reply("m-1"),)))
+
+
+async def test_commit_consumes_records_and_release_empties(
+    conversations: Conversations,
+) -> None:
+    boxes, transcripts = conversations.mailboxes, conversations.transcripts
+    await boxes.append(msg("m-1"), delay_s=0)
+    claim = await boxes.claim(LEASE, limit=10)
+    assert claim is not None
+    state = ConversationState(KEY, Mode.MANUAL, "customer_request", 3.0)
+    await boxes.commit(claim, TurnCommit(1, (reply("m-1"),), state=state))
+    await boxes.release(claim)
+    assert await boxes.claim(LEASE, limit=10) is None
+    assert await boxes.depth() == 0
+    assert [e.message_id for e in await transcripts.entries(KEY)] == ["m-1", "m-1.reply"]
+    assert await transcripts.state(KEY) == state
+
+
+async def test_messages_arriving_during_a_turn_make_the_next_turn(
+    conversations: Conversations,
+) -> None:
+    boxes = conversations.mailboxes
+    await boxes.append(msg("m-1"), delay_s=0)
+    claim = await boxes.claim(LEASE, limit=10)
+    assert claim is not None
+    await boxes.append(msg("m-2"), delay_s=0)
+    await boxes.append(msg("m-3"), delay_s=0)
+    await boxes.commit(claim, TurnCommit(1, (reply("m-1"),)))
+    await boxes.release(claim)
+    following = await boxes.claim(LEASE, limit=10)
+    assert following is not None and following.attempts == 1
+    assert [m.message_id for m in following.messages] == ["m-2", "m-3"]
+    entries = await conversations.transcripts.entries(KEY)
+    assert [e.message_id for e in entries] == ["m-1", "m-2", "m-3", "m-1.reply"]
+
+
+async def test_a_failed_turn_is_retried_after_the_release_delay(
+    conversations: Conversations,
+) -> None:
+    boxes = conversations.mailboxes
+    await boxes.append(msg("m-1"), delay_s=0)
+    claim = await boxes.claim(LEASE, limit=10)
+    assert claim is not None
+    await boxes.release(claim, delay_s=0.3)
+    assert await boxes.claim(LEASE, limit=10) is None
+    await asyncio.sleep(0.35)
+    again = await boxes.claim(LEASE, limit=10)
+    assert again is not None and again.attempts == 2
+    assert [m.message_id for m in again.messages] == ["m-1"]
+
+
+async def test_outbox_items_wait_until_delivered_and_survive_a_crash(
+    conversations: Conversations,
+) -> None:
+    boxes = conversations.mailboxes
+    await boxes.append(msg("m-1"), delay_s=0)
+    claim = await boxes.claim(0.3, limit=10)
+    assert claim is not None
+    items = (
+        OutboxItem("m-1.reply", "reply", {"text": "hello"}),
+        OutboxItem("m-1.reply:handoff", "handoff", {"reason": "customer_request"}),
+    )
+    await boxes.commit(claim, TurnCommit(1, (reply("m-1"),), items))
+    # The worker dies before delivering: the next claim finds the outbox, not the message.
+    await asyncio.sleep(0.4)
+    recovery = await boxes.claim(LEASE, limit=10)
+    assert recovery is not None and recovery.messages == ()
+    assert [i.key for i in await boxes.undelivered(KEY)] == ["m-1.reply", "m-1.reply:handoff"]
+    await boxes.mark_delivered(KEY, "m-1.reply")
+    assert [i.key for i in await boxes.undelivered(KEY)] == ["m-1.reply:handoff"]
+    await boxes.mark_delivered(KEY, "m-1.reply:handoff")
+    await boxes.release(recovery)
+    assert await boxes.claim(LEASE, limit=10) is None
+
+
+async def test_an_outbox_key_is_written_once(conversations: Conversations) -> None:
+    boxes = conversations.mailboxes
+    await boxes.append(msg("m-1"), delay_s=0)
+    claim = await boxes.claim(LEASE, limit=10)
+    assert claim is not None
+    item = OutboxItem("m-1.reply", "reply", {"text": "first"})
+    await boxes.commit(claim, TurnCommit(0, (), (item,)))
+    await boxes.mark_delivered(KEY, "m-1.reply")
+    again = OutboxItem("m-1.reply", "reply", {"text": "second"})
+    await boxes.commit(claim, TurnCommit(1, (), (again,)))
+    assert await boxes.undelivered(KEY) == []
+
+
+async def test_attempts_count_claims_until_a_commit(conversations: Conversations) -> None:
+    boxes = conversations.mailboxes
+    await boxes.append(msg("m-1"), delay_s=0)
+    for expected in (1, 2, 3):
+        claim = await boxes.claim(LEASE, limit=10)
+        assert claim is not None and claim.attempts == expected
+        await boxes.release(claim)
+    claim = await boxes.claim(LEASE, limit=10)
+    assert claim is not None
+    await boxes.commit(claim, TurnCommit(1))
+    await boxes.append(msg("m-2"), delay_s=0)
+    await boxes.release(claim)
+    following = await boxes.claim(LEASE, limit=10)
+    assert following is not None and following.attempts == 1
+
+
+async def test_overdue_lists_long_waits_until_held(conversations: Conversations) -> None:
+    boxes = conversations.mailboxes
+    old = InboundMessage(
+        "demo", "generic", "c-1", "m-1", "hello?", Customer("cust_1"), time.time() - 300
+    )
+    await boxes.append(old, delay_s=0)
+    await boxes.append(msg("m-1", conversation="fresh"), delay_s=0)
+    assert await boxes.overdue(120) == [KEY]
+    await boxes.mark_held(KEY)
+    assert await boxes.overdue(120) == []
+    claim = await boxes.claim_key(KEY, LEASE, limit=10)
+    assert claim is not None  # still waiting for its real answer
+    await boxes.release(claim)
+    assert await boxes.overdue(120) == []  # a release does not make it overdue again
+
+
+async def test_wait_returns_when_a_message_arrives(conversations: Conversations) -> None:
+    boxes = conversations.mailboxes
+
+    async def later() -> None:
+        await asyncio.sleep(0.2)
+        await boxes.append(msg("m-1"), delay_s=0)
+
+    producer = asyncio.create_task(later())
+    started = time.monotonic()
+    await boxes.wait(5)
+    await producer
+    assert time.monotonic() - started < 3
+    assert await boxes.claim(LEASE, limit=10) is not None
+
+
+async def test_erase_removes_a_customers_conversations(conversations: Conversations) -> None:
+    boxes, transcripts = conversations.mailboxes, conversations.transcripts
+    await boxes.append(msg("m-1", conversation="a", customer="cust_9"), delay_s=0)
+    await boxes.append(msg("m-1", conversation="b", customer="cust_9"), delay_s=0)
+    await boxes.append(msg("m-1", conversation="c", customer="cust_other"), delay_s=0)
+    found = await boxes.customer_conversations("demo", "cust_9")
+    assert found == ["demo:generic:a", "demo:generic:b"]
+    for key in found:
+        await boxes.erase(key)
+    await boxes.forget_customer("demo", "cust_9")
+    assert await boxes.customer_conversations("demo", "cust_9") == []
+    assert await transcripts.entries("demo:generic:a") == []
+    assert len(await transcripts.entries("demo:generic:c")) == 1
+    claim = await boxes.claim(LEASE, limit=10)
+    assert claim is not None and claim.conversation_key == "demo:generic:c"
+    assert await boxes.claim(LEASE, limit=10) is None
+
+
+class TestUsage:
+    async def test_turns_per_minute(self, usage) -> None:
+        assert await usage.start_turn("demo", 2) == 0
+        assert await usage.start_turn("demo", 2) == 0
+        wait_s = await usage.start_turn("demo", 2)
+        assert 0 < wait_s <= 60
+        assert await usage.start_turn("other", 2) == 0
+        assert await usage.start_turn("demo", None) == 0
+
+    async def test_tokens_add_up_per_tenant(self, usage) -> None:
+        await usage.add_tokens("demo", 100)
+        await usage.add_tokens("demo", 50)
+        assert await usage.tokens_today("demo") == 150
+        assert await usage.tokens_today("other") == 0
