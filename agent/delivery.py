@@ -5,13 +5,14 @@ from typing import Any, Protocol
 
 from agent.config.tenants import TenantRegistry
 from agent.outcome import TurnOutcome
-from agent.runtime.models import InboundMessage, OutboxItem, TranscriptEntry
+from agent.runtime.models import ApprovalRecord, InboundMessage, OutboxItem, TranscriptEntry
 from tools.delivery.generic_callback import GenericCallbackClient
 
 log = logging.getLogger(__name__)
 
 REPLY = "reply"
 HANDOFF = "handoff"
+APPROVAL = "approval"
 
 
 class Delivery(Protocol):
@@ -34,6 +35,17 @@ def turn_items(
         }
         items.append(OutboxItem(f"{reply.message_id}:handoff", HANDOFF, handoff))
     return tuple(items)
+
+
+def approval_item(record: ApprovalRecord) -> OutboxItem:
+    """Tells the tenant's side that an action waits for an operator (POST /admin/v1/approvals)."""
+    payload = {
+        "id": record.id,
+        "tool": record.tool,
+        "arguments": record.arguments,
+        "reason": record.reason,
+    }
+    return OutboxItem(f"{record.id}:requested", APPROVAL, payload)
 
 
 def reply_item(
@@ -80,6 +92,12 @@ def generic_event(conversation: dict[str, str], item: OutboxItem) -> dict[str, o
             "type": "conversation.handoff",
             "conversation": conversation,
             "handoff": item.payload,
+        }
+    if item.kind == APPROVAL:
+        return {
+            "type": "approval.requested",
+            "conversation": conversation,
+            "approval": item.payload,
         }
     fields = ("in_reply_to", "answers", "text", "citations")
     message = {key: item.payload[key] for key in fields if key in item.payload}

@@ -6,6 +6,8 @@ import sys
 import time
 from typing import Any
 
+from agent.safety.logging_filter import PiiRedactingFilter
+
 _STANDARD = set(logging.LogRecord("", 0, "", 0, "", (), None).__dict__) | {
     "message",
     "asctime",
@@ -38,6 +40,7 @@ def _looks_secret(key: str) -> bool:
 
 def configure_logging(level: str, json_lines: bool) -> None:
     handler = logging.StreamHandler(sys.stderr)
+    handler.addFilter(PiiRedactingFilter())  # no customer's card or e-mail in the logs
     if json_lines:
         handler.setFormatter(JsonFormatter())
     else:

@@ -3,6 +3,7 @@
 from dataclasses import dataclass, field
 
 from agent.graph.state import Escalation, Reply, TraceEvent
+from agent.runtime.models import ApprovalRecord
 
 
 @dataclass(frozen=True)
@@ -10,3 +11,4 @@ class TurnOutcome:
     reply: Reply | None
     escalation: Escalation | None = None
     trace: list[TraceEvent] = field(default_factory=list)
+    approval: ApprovalRecord | None = None  # the turn paused for a person's decision

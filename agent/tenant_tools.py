@@ -16,6 +16,7 @@ from agent.config.botfile import BotConfig, check_enabled_tools
 from agent.config.settings import Settings
 from agent.config.tenants import TenantRegistry, UnknownTenant
 from agent.errors import ConfigError
+from agent.graph.intents import check_intent_tools
 from agent.tenant_helpdesks import TenantHelpdesks
 from tools.http_tools.loader import ToolsFileError, load_tools_file
 from tools.registry import Tool, ToolRegistry
@@ -60,6 +61,7 @@ class TenantTools:
             available = [*builtin, *declared]
             check_enabled_tools(bot, tenants.source(tenant), {t.name for t in available})
             registries[tenant] = ToolRegistry(t for t in available if t.name in bot.tools)
+            check_intent_tools(bot, registries[tenant], tenants.source(tenant))
         return cls(registries)
 
     def get(self, tenant: str) -> ToolRegistry:

@@ -1,22 +1,21 @@
 """One turn of a conversation: from claimed messages to a committed, delivered reply.
 
 Everything a turn produces (the bot's transcript entry, its outbox items, the new
-conversation state, the consumed messages) is committed at once under the claim's
-fence; delivery happens after, from the outbox, so a turn re-run after a crash never
-shows the customer a second reply.
+conversation state, a paused approval, the consumed messages) is committed at once under
+the claim's fence; delivery happens after, from the outbox, so a turn re-run after a
+crash never shows the customer a second reply.
 """
 
-import asyncio
 import logging
 import time
-from dataclasses import asdict
-from typing import Any
+from dataclasses import replace
 
 from agent.config.botfile import BotConfig
 from agent.config.tenants import TenantRegistry
-from agent.delivery import Delivery, reply_item, turn_items
+from agent.delivery import Delivery, approval_item, reply_item, turn_items
 from agent.graph.prompts import history_messages
 from agent.graph.state import Escalation, EscalationReason, Priority, Reply, turn_input
+from agent.graph_runs import GraphRunner, ResumeExpired
 from agent.metrics import TURN_SECONDS, TURNS
 from agent.outcome import TurnOutcome
 from agent.runtime.limits import UsageMeter
@@ -30,6 +29,7 @@ from agent.runtime.models import (
     TurnCommit,
 )
 from agent.runtime.stores import Mailboxes, TranscriptStore
+from agent.turn_records import bot_entry, escalated, label, model_tokens
 from tools.errors import DeliveryError
 
 log = logging.getLogger(__name__)
@@ -40,7 +40,7 @@ BUDGET_SPENT_REASON = "the tenant's daily model token budget is spent"
 class TurnProcessor:
     def __init__(
         self,
-        graph: Any,
+        graph: object,
         mailboxes: Mailboxes,
         transcripts: TranscriptStore,
         delivery: Delivery,
@@ -49,17 +49,16 @@ class TurnProcessor:
         turn_timeout_s: float,
         max_attempts: int = 3,
     ) -> None:
-        self._graph = graph
+        self._runner = GraphRunner(graph, turn_timeout_s)
         self._mailboxes = mailboxes
         self._transcripts = transcripts
         self._delivery = delivery
         self._tenants = tenants
         self._usage = usage
-        self._timeout_s = turn_timeout_s
         self._max_attempts = max_attempts
 
     async def handle(self, claim: Claim) -> float:
-        """Answer the claimed messages (or only record them: a human owns the conversation).
+        """Answer the claimed customer messages, or apply an operator's decision.
 
         Returns 0, or the seconds to wait before the conversation is tried again (the
         tenant's turns-per-minute quota is spent).
@@ -68,33 +67,24 @@ class TurnProcessor:
         await self.flush(key)
         if not claim.messages:
             return 0.0
-        state = await self._transcripts.state(key) or ConversationState(key=key)
-        if state.mode is Mode.MANUAL:
-            await self._mailboxes.commit(claim, TurnCommit(consumed=len(claim.messages)))
-            TURNS.labels(outcome="manual").inc()
+        if not claim.messages[0].from_customer:
+            await self._apply_decision(claim, claim.messages[0])
+            await self.flush(key)
             return 0.0
-        bot = self._tenants.get(claim.messages[0].tenant)
-        wait_s = await self._usage.start_turn(bot.tenant, bot.limits.turns_per_minute)
-        if wait_s > 0:
-            return wait_s
-        started = time.monotonic()
-        outcome = await self._outcome(claim, bot)
-        TURN_SECONDS.observe(time.monotonic() - started)
-        await self._commit(claim, state, outcome)
-        await self._usage.add_tokens(bot.tenant, model_tokens(outcome))
-        TURNS.labels(outcome=_label(outcome)).inc()
+        batch = _leading_customer_messages(claim.messages)
+        wait_s = await self._answer(replace(claim, messages=batch))
         await self.flush(key)
-        return 0.0
+        return wait_s
 
     async def hold(self, claim: Claim) -> None:
         """Tell a customer who has waited too long that an answer is coming."""
         key = claim.conversation_key
         await self.flush(key)
         state = await self._transcripts.state(key)
-        if claim.messages and (state is None or state.mode is Mode.AUTO):
-            head = claim.messages[0]
+        head = claim.messages[0] if claim.messages else None
+        if head is not None and head.from_customer and (state is None or state.mode is Mode.AUTO):
             text = self._tenants.get(head.tenant).limits.busy_message
-            item = reply_item(f"{head.message_id}.holding", claim.messages[:1], text)
+            item = reply_item(f"{head.message_id}.holding", (head,), text)
             meta = {"in_reply_to": head.message_id, "holding": True}
             entry = TranscriptEntry(Author.BOT, text, item.key, meta=meta)
             await self._mailboxes.commit(claim, TurnCommit(0, (entry,), (item,)))
@@ -115,44 +105,86 @@ class TurnProcessor:
                 )
             await self._mailboxes.mark_delivered(conversation_key, item.key)
 
-    async def _commit(self, claim: Claim, state: ConversationState, outcome: TurnOutcome) -> None:
-        reply = _bot_entry(claim.messages, outcome)
-        escalated = _escalated(state, outcome.escalation) if outcome.escalation else None
+    async def _answer(self, claim: Claim) -> float:
+        state = await self._transcripts.state(claim.conversation_key)
+        state = state or ConversationState(key=claim.conversation_key)
+        if state.mode is Mode.MANUAL:
+            await self._mailboxes.commit(claim, TurnCommit(consumed=len(claim.messages)))
+            TURNS.labels(outcome="manual").inc()
+            return 0.0
+        bot = self._tenants.get(claim.messages[0].tenant)
+        wait_s = await self._usage.start_turn(bot.tenant, bot.limits.turns_per_minute)
+        if wait_s > 0:
+            return wait_s
+        started = time.monotonic()
+        outcome = await self._outcome(claim, bot)
+        TURN_SECONDS.observe(time.monotonic() - started)
+        await self._commit(claim, state, outcome, bot)
+        await self._usage.add_tokens(bot.tenant, model_tokens(outcome))
+        TURNS.labels(outcome=label(outcome)).inc()
+        return 0.0
+
+    async def _apply_decision(self, claim: Claim, decision: InboundMessage) -> None:
+        """Resume the paused turn with the operator's decision; consume the decision."""
+        bot = self._tenants.get(decision.tenant)
+        record = await self._mailboxes.approval(str(decision.data.get("approval_id")))
+        if record is None:
+            log.error("a decision for an unknown approval", extra={"message": decision.message_id})
+            await self._mailboxes.commit(claim, TurnCommit(consumed=1))
+            return
+        try:
+            outcome = await self._runner.resume(record, dict(decision.data["decision"]))
+        except ResumeExpired as error:
+            outcome = _failsafe((decision,), bot, str(error), EscalationReason.APPROVAL_REQUIRED)
+        except Exception as error:  # never silence, never a stack trace to the customer
+            log.exception("resuming a turn failed", extra={"conversation": record.id})
+            outcome = _failsafe(
+                (decision,), bot, f"the resumed turn failed ({type(error).__name__})"
+            )
+        state = await self._transcripts.state(claim.conversation_key)
+        state = state or ConversationState(key=claim.conversation_key)
+        await self._commit(replace(claim, messages=(decision,)), state, outcome, bot)
+        TURNS.labels(outcome=label(outcome)).inc()
+
+    async def _commit(
+        self, claim: Claim, state: ConversationState, outcome: TurnOutcome, bot: BotConfig
+    ) -> None:
+        if outcome.approval is not None and outcome.reply is None:
+            outcome = replace(outcome, reply=Reply(bot.escalation.approval_message))
+        reply = bot_entry(claim.messages, outcome)
+        items = turn_items(claim.messages, reply, outcome)
+        if outcome.approval is not None:
+            items = (*items, approval_item(outcome.approval))
         commit = TurnCommit(
             consumed=len(claim.messages),
             entries=(reply,),
-            outbox=turn_items(claim.messages, reply, outcome),
-            state=escalated,
+            outbox=items,
+            state=escalated(state, outcome.escalation) if outcome.escalation else None,
+            approvals=(outcome.approval,) if outcome.approval else (),
         )
         await self._mailboxes.commit(claim, commit)
 
     async def _outcome(self, claim: Claim, bot: BotConfig) -> TurnOutcome:
         if claim.attempts > self._max_attempts:
             detail = f"the turn failed {claim.attempts - 1} times"
-            return self._failsafe(claim.messages, bot, detail)
+            return _failsafe(claim.messages, bot, detail)
         earlier = await self._history(claim)
+        last = claim.messages[-1]
         turn = turn_input(
             claim.conversation_key,
             bot.tenant,
-            claim.messages[-1].customer,
+            last.customer,
             history_messages(earlier),
             "\n".join(message.text for message in claim.messages),
         )
         budget = bot.limits.model_tokens_per_day
         if budget is not None and await self._usage.tokens_today(bot.tenant) >= budget:
             turn["degraded_reason"] = BUDGET_SPENT_REASON
-        config = {"configurable": {"thread_id": claim.conversation_key}}
         try:
-            # One checkpoint per turn (and one at a pause), not one per step: a turn that
-            # crashes is re-run from its messages, which the outbox makes harmless.
-            durable = {"durability": "exit"} if self._graph.checkpointer else {}
-            run = self._graph.ainvoke(turn, config, **durable)
-            result = await asyncio.wait_for(run, self._timeout_s)
+            return await self._runner.run(turn, claim.conversation_key, last.customer.id)
         except Exception as error:  # never silence, never a stack trace to the customer
             log.exception("turn failed", extra={"conversation": claim.conversation_key})
-            detail = f"the turn failed ({type(error).__name__})"
-            return self._failsafe(claim.messages, bot, detail)
-        return TurnOutcome(result.get("reply"), result.get("escalation"), result.get("trace", []))
+            return _failsafe(claim.messages, bot, f"the turn failed ({type(error).__name__})")
 
     async def _history(self, claim: Claim) -> list[TranscriptEntry]:
         """The transcript before the first of the claimed messages."""
@@ -164,57 +196,28 @@ class TurnProcessor:
         claimed = {message.message_id for message in claim.messages}
         return [entry for entry in entries if entry.message_id not in claimed]
 
-    @staticmethod
-    def _failsafe(messages: tuple[InboundMessage, ...], bot: BotConfig, detail: str) -> TurnOutcome:
-        wrote = "\n".join(message.text for message in messages)[:300]
-        escalation = Escalation(
-            EscalationReason.MODEL_UNAVAILABLE,
-            Priority.HIGH,
-            summary=f"Customer wrote: {wrote}\nWhy handed off: {detail}",
-            detail=detail,
-        )
-        return TurnOutcome(Reply(bot.escalation.holding_message), escalation)
+
+def _leading_customer_messages(messages: tuple[InboundMessage, ...]) -> tuple[InboundMessage, ...]:
+    """The customer messages before the first operator decision (each decision is a turn)."""
+    batch = []
+    for message in messages:
+        if not message.from_customer:
+            break
+        batch.append(message)
+    return tuple(batch)
 
 
-def model_tokens(outcome: TurnOutcome) -> int:
-    """Prompt and completion tokens the turn's model calls used."""
-    return sum(
-        int(event.detail.get("prompt_tokens") or 0)
-        + int(event.detail.get("completion_tokens") or 0)
-        for event in outcome.trace
-        if event.node == "agent"
+def _failsafe(
+    messages: tuple[InboundMessage, ...],
+    bot: BotConfig,
+    detail: str,
+    reason: EscalationReason = EscalationReason.MODEL_UNAVAILABLE,
+) -> TurnOutcome:
+    wrote = "\n".join(message.text for message in messages if message.from_customer)[:300]
+    escalation = Escalation(
+        reason,
+        Priority.HIGH,
+        summary=f"Customer wrote: {wrote or '(an operator decision)'}\nWhy handed off: {detail}",
+        detail=detail,
     )
-
-
-def _bot_entry(answered: tuple[InboundMessage, ...], outcome: TurnOutcome) -> TranscriptEntry:
-    reply = outcome.reply or Reply("")
-    last = answered[-1].message_id
-    meta: dict[str, Any] = {
-        "in_reply_to": last,
-        "answers": [message.message_id for message in answered],
-        "degraded": reply.degraded,
-    }
-    if outcome.escalation is not None:
-        meta["escalation"] = {
-            "reason": outcome.escalation.reason.value,
-            "priority": outcome.escalation.priority.value,
-            "summary": outcome.escalation.summary,
-        }
-    meta["trace"] = [asdict(event) for event in outcome.trace]
-    return TranscriptEntry(
-        Author.BOT, reply.text, f"{last}.reply", citations=reply.citations, meta=meta
-    )
-
-
-def _escalated(state: ConversationState, escalation: Escalation) -> ConversationState:
-    return ConversationState(
-        key=state.key, mode=Mode.MANUAL, escalation_reason=escalation.reason.value
-    )
-
-
-def _label(outcome: TurnOutcome) -> str:
-    if outcome.escalation is not None:
-        return "escalated"
-    if outcome.reply is not None and outcome.reply.degraded:
-        return "degraded"
-    return "answered"
+    return TurnOutcome(Reply(bot.escalation.holding_message), escalation)

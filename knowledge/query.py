@@ -44,6 +44,16 @@ def build_query(
     itself (it is not repeated). Earlier messages are added most recent first while
     the whole query stays within ``max_chars``; the latest message is always kept whole.
     """
+    return "\n".join(query_parts(message, history, max_turns, max_chars))
+
+
+def query_parts(
+    message: str,
+    history: Iterable[Turn] = (),
+    max_turns: int = DEFAULT_MAX_TURNS,
+    max_chars: int = DEFAULT_MAX_CHARS,
+) -> list[str]:
+    """The messages ``build_query`` joins: the latest first, then earlier ones, newest first."""
     latest = message.strip()
     earlier = [
         text for role, text in map(role_and_text, history) if role in CUSTOMER_ROLES and text
@@ -57,7 +67,7 @@ def build_query(
             break
         chosen.append(text)
         length += 1 + len(text)
-    return "\n".join(part for part in (latest, *chosen) if part)
+    return [part for part in (latest, *chosen) if part]
 
 
 def role_and_text(turn: Turn) -> tuple[str, str]:

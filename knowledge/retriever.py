@@ -18,7 +18,8 @@ import numpy as np
 
 from knowledge.bm25 import Bm25Indexes
 from knowledge.fusion import reciprocal_rank_fusion
-from knowledge.query import Turn, build_query
+from knowledge.query import Turn, query_parts
+from knowledge.query_vectors import QueryEmbedder
 from knowledge.records import StoredChunk, Vector
 from knowledge.rerank import Reranker, probability
 from knowledge.store import KnowledgeStore
@@ -79,6 +80,7 @@ class Retriever:
         self._candidates = candidates
         self._rerank_candidates = rerank_candidates
         self._indexes = Bm25Indexes(store, directory, refresh_s)
+        self._queries = QueryEmbedder(store.embeddings.embed)
 
     @property
     def reranker(self) -> Reranker | None:
@@ -103,11 +105,12 @@ class Retriever:
         ``locale`` keeps only chunks of that locale. ``history`` is the conversation
         before ``query``, oldest first (see ``knowledge.query.build_query``).
         """
-        text = build_query(query, history)
+        parts = query_parts(query, history)
+        text = "\n".join(parts)
         index = self._indexes.index(tenant) if k >= 1 and text else None
         if index is None or not len(index):
             return RetrievalResult([], 0.0)
-        vector = np.asarray(self._store.embeddings.embed([text])[0], dtype=np.float32)
+        vector = self._queries.vector(parts)
         pool = max(self._candidates, k)
         dense = self._store.nearest(tenant, vector, pool, locale)
         lexical = [chunk_id for chunk_id, _ in index.search(text, pool, locale)]

@@ -9,6 +9,7 @@ an ``approval_required`` outcome carrying an ``ApprovalRequest``.
 """
 
 import asyncio
+import functools
 import inspect
 import json
 from collections.abc import Awaitable, Callable, Iterable
@@ -100,6 +101,11 @@ class Tool(Generic[Args]):
     idempotency_key: KeyFunction[Args] | None = None
 
     def schema(self) -> ToolSchema:
+        return self._schema
+
+    @functools.cached_property
+    def _schema(self) -> ToolSchema:
+        """Built once: pydantic's JSON schema generation costs about a millisecond a tool."""
         parameters = self.args_model.model_json_schema()
         parameters.pop("title", None)
         for prop in parameters.get("properties", {}).values():

@@ -10,7 +10,7 @@ from fastapi.responses import JSONResponse
 from starlette.types import Receive, Scope, Send
 
 from agent import __version__
-from agent.api import conversations, health, webhooks
+from agent.api import admin, conversations, health, webhooks
 from agent.api.errors import install_error_handlers
 from agent.components import Components
 from agent.config.settings import DEMO_TENANTS_DIR, Settings
@@ -45,6 +45,7 @@ def create_app(settings: Settings, run_workers_in_process: bool = True) -> FastA
     app.include_router(health.router)
     app.include_router(webhooks.router)
     app.include_router(conversations.router)
+    app.include_router(admin.router)
     if settings.demo_shop:
         _mount_demo_shop(app)
     elif settings.tenants_dir.resolve() == DEMO_TENANTS_DIR.resolve():

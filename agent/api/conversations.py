@@ -10,7 +10,7 @@ from agent.runtime.models import Mode, TranscriptEntry
 
 router = APIRouter()
 
-_PUBLIC_META = ("in_reply_to", "answers", "holding", "degraded", "escalation")
+_PUBLIC_META = ("in_reply_to", "answers", "holding", "degraded", "escalation", "approval")
 
 
 @router.get("/v1/conversations/{key:path}")

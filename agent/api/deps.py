@@ -1,4 +1,4 @@
-"""Request-scoped access to the process's components, and the tenant bearer-token check."""
+"""Request-scoped access to the process's components, and the bearer-token checks."""
 
 import hmac
 
@@ -16,9 +16,21 @@ def components(request: Request) -> Components:
 
 def require_tenant_token(request: Request, bot: BotConfig) -> None:
     """401 unless the Authorization header carries one of the tenant's API tokens."""
+    _require_bearer(request, [t.get_secret_value() for t in bot.api_tokens])
+
+
+def require_admin_token(request: Request) -> None:
+    """403 when the admin API is off; 401 unless the header carries DESKHAND_ADMIN_TOKEN."""
+    configured = components(request).settings.admin_token
+    if configured is None:
+        raise ApiError(403, "the admin API is off: set DESKHAND_ADMIN_TOKEN to turn it on")
+    _require_bearer(request, [configured.get_secret_value()])
+
+
+def _require_bearer(request: Request, valid: list[str]) -> None:
     scheme, _, token = request.headers.get("authorization", "").partition(" ")
     if scheme.lower() != "bearer" or not token:
         raise ApiError(401, "missing bearer token")
-    valid = [t.get_secret_value().encode() for t in bot.api_tokens]
-    if not any(hmac.compare_digest(token.encode(), candidate) for candidate in valid):
+    candidates = [secret.encode() for secret in valid]
+    if not any(hmac.compare_digest(token.encode(), candidate) for candidate in candidates):
         raise ApiError(401, "invalid bearer token")

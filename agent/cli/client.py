@@ -35,6 +35,7 @@ class Reply:
     escalation: dict[str, Any] | None
     degraded: bool
     mode: str
+    approval: dict[str, Any] | None = None
 
 
 class DeskhandClient:
@@ -94,6 +95,7 @@ class DeskhandClient:
                     entry.get("escalation"),
                     bool(entry.get("degraded")),
                     data["mode"],
+                    entry.get("approval"),
                 )
         if data["mode"] == "manual":
             return Reply("", [], None, False, "manual")

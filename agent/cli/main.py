@@ -3,10 +3,15 @@
 import typer
 
 from agent import __version__
-from agent.cli import doctor, erase, graph, kb, llm_stub, serve, talk
+from agent.cli import approve, doctor, erase, graph, kb, llm_stub, serve, talk
 from agent.cli.bench import ingest as bench_ingest
+from agent.cli.bench import prefix as bench_prefix
+from agent.cli.bench import quote as bench_quote
 from agent.cli.bench import retrieval as bench_retrieval
+from agent.cli.bench import runtime as bench_runtime
+from agent.cli.bench import safety as bench_safety
 from agent.cli.bench import search as bench_search
+from agent.cli.bench import turn as bench_turn
 
 app = typer.Typer(
     name="deskhand",
@@ -31,6 +36,7 @@ app.command()(talk.chat)
 app.command()(kb.ingest)
 app.command()(doctor.doctor)
 app.command()(erase.erase)
+app.command()(approve.approve)
 app.command()(graph.graph)
 app.command("llm-stub")(llm_stub.llm_stub)
 kb_app.command("search")(kb.kb_search)
@@ -39,6 +45,11 @@ app.add_typer(kb_app, name="kb")
 bench_app.command("ingest")(bench_ingest.ingest)
 bench_app.command("retrieval")(bench_retrieval.retrieval)
 bench_app.command("search")(bench_search.search)
+bench_app.command("safety")(bench_safety.safety)
+bench_app.command("turn")(bench_turn.turn)
+bench_app.command("prefix")(bench_prefix.prefix)
+bench_app.command("quote")(bench_quote.quote)
+bench_app.command("runtime")(bench_runtime.runtime)
 app.add_typer(bench_app, name="bench")
 
 

@@ -84,6 +84,8 @@ def show(reply: Reply, out: Console) -> None:
     for source in reply.citations:
         where = source.get("url") or source.get("source", "")
         out.print(f"  [dim]source: {source.get('title', '')} — {where}[/]", highlight=False)
+    if reply.approval:
+        out.print(f"  [yellow]waiting for an operator: deskhand approve {reply.approval['id']}[/]")
     if reply.escalation:
         out.print(f"  [yellow]handed to a person ({reply.escalation.get('reason')})[/]")
     elif reply.degraded:

@@ -12,7 +12,7 @@ import os
 import re
 from collections.abc import Mapping
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Literal
 
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError, field_validator
@@ -20,6 +20,7 @@ from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError, f
 from agent.config.defaults import HUMAN_REQUEST_PHRASES
 from agent.config.errors import describe_validation_error
 from agent.config.helpdesk import BuiltinHelpdesk, HelpdeskConfig
+from agent.config.intents import Intents
 from agent.errors import ConfigError
 from tools.envref import MissingVariable, expand_references
 from tools.http_tools.hosts import HostPattern
@@ -32,8 +33,56 @@ class _Strict(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
 
+class GuardConfig(_Strict):
+    """What the guard does before anything acts on a message."""
+
+    max_message_chars: int = Field(default=4000, ge=100, le=100_000)
+    injection_reply: str = Field(
+        default=(
+            "I can help with questions about your orders, your account and our products. "
+            "What can I do for you?"
+        ),
+        min_length=1,
+        description="The answer to a message that tries to change the assistant's instructions.",
+    )
+
+
+class VipConfig(_Strict):
+    """Customers a person always serves: by id, e-mail, or e-mail domain."""
+
+    customer_ids: list[str] = Field(default_factory=list)
+    emails: list[str] = Field(default_factory=list)
+    email_domains: list[str] = Field(default_factory=list)
+
+    def matches(self, customer_id: str | None, email: str | None) -> bool:
+        address = (email or "").casefold()
+        domain = address.rpartition("@")[2]
+        return (
+            (customer_id is not None and customer_id in self.customer_ids)
+            or (bool(address) and address in {e.casefold() for e in self.emails})
+            or (bool(domain) and domain in {d.casefold() for d in self.email_domains})
+        )
+
+
+SENSITIVE_TOPICS = ("legal", "security", "medical_safety")
+ESCALATION_REASONS = (  # agent.graph.state.EscalationReason's values (a test keeps them equal)
+    "customer_request",
+    "model_unavailable",
+    "low_confidence",
+    "tool_failure",
+    "approval_required",
+    "frustration",
+    "sensitive_topic",
+    "too_many_turns",
+    "vip",
+    "abuse",
+    "model_request",
+    "ungrounded",
+)
+
+
 class EscalationConfig(_Strict):
-    """When the bot hands the conversation to a person."""
+    """When the bot hands the conversation to a person; each rule can be switched off."""
 
     human_request_phrases: dict[str, list[str]] = Field(
         default_factory=lambda: {k: list(v) for k, v in HUMAN_REQUEST_PHRASES.items()}
@@ -42,6 +91,58 @@ class EscalationConfig(_Strict):
         "I'm passing this conversation to a member of our team. "
         "They will reply here as soon as they can."
     )
+    frustration_turns: int | None = Field(
+        default=2, ge=1, description="Consecutive negative customer turns; null: never."
+    )
+    low_confidence_turns: int | None = Field(
+        default=2, ge=1, description="Consecutive turns the knowledge base did not answer."
+    )
+    sensitive_topics: list[str] = Field(
+        default_factory=lambda: list(SENSITIVE_TOPICS),
+        description="Topics a person handles: legal, security, medical_safety.",
+    )
+    max_turns: int | None = Field(
+        default=12, ge=1, description="Bot turns in one conversation before a person takes over."
+    )
+    vip: VipConfig = Field(default_factory=VipConfig)
+    model_may_escalate: bool = Field(
+        default=True, description="Offer the model an escalate_to_human tool."
+    )
+    abuse: bool = Field(default=True, description="Hand abusive conversations to a person.")
+    min_grounding: float = Field(
+        default=0.6,
+        ge=0.0,
+        le=1.0,
+        description="Share of a knowledge answer's sentences the passages must support.",
+    )
+    priorities: dict[str, Literal["low", "normal", "high", "urgent"]] = Field(
+        default_factory=dict,
+        description="Priority per escalation reason (e.g. sensitive_topic: urgent).",
+    )
+    approval_message: str = (
+        "A member of our team needs to confirm this before I can go ahead. "
+        "You'll hear back here as soon as they have."
+    )
+    declined_message: str = (
+        "A member of our team reviewed your request and couldn't approve it this time. "
+        "Is there anything else I can help with?"
+    )
+
+    @field_validator("priorities")
+    @classmethod
+    def _known_reasons(cls, priorities: dict[str, str]) -> dict[str, str]:
+        unknown = sorted(set(priorities) - set(ESCALATION_REASONS))
+        if unknown:
+            raise ValueError(f"unknown reason(s) {unknown}; known: {list(ESCALATION_REASONS)}")
+        return priorities
+
+    @field_validator("sensitive_topics")
+    @classmethod
+    def _known_topics(cls, topics: list[str]) -> list[str]:
+        unknown = sorted(set(topics) - set(SENSITIVE_TOPICS))
+        if unknown:
+            raise ValueError(f"unknown topic(s) {unknown}; known: {list(SENSITIVE_TOPICS)}")
+        return topics
 
     def all_phrases(self) -> list[str]:
         return [p.lower() for phrases in self.human_request_phrases.values() for p in phrases]
@@ -50,7 +151,11 @@ class EscalationConfig(_Strict):
 class RetrievalConfig(_Strict):
     top_k: int = Field(default=4, ge=1, le=20)
     min_score: float = Field(
-        default=0.45, ge=0.0, le=1.0, description="Cosine similarity a passage needs to be trusted."
+        default=0.58,
+        ge=0.0,
+        le=1.0,
+        description="Retrieval confidence a passage needs to be quoted without a model "
+        "(calibrated with `deskhand bench quote`, docs/degraded.md).",
     )
 
 
@@ -64,6 +169,12 @@ class ModelConfig(_Strict):
     top_p: float = Field(default=0.8, gt=0.0, le=1.0)
     max_tokens: int = Field(default=1024, ge=16, le=32768)
     max_tool_calls: int = Field(default=4, ge=0, le=20)
+    history_token_budget: int = Field(
+        default=3000,
+        ge=500,
+        le=200_000,
+        description="Estimated tokens of earlier turns sent; older turns are summarised.",
+    )
 
 
 class GenericChannelConfig(_Strict):
@@ -135,6 +246,7 @@ class BotConfig(_Strict):
         default_factory=list, description="Bearer tokens of the tenant's own API clients."
     )
     escalation: EscalationConfig = Field(default_factory=EscalationConfig)
+    guard: GuardConfig = Field(default_factory=GuardConfig)
     retrieval: RetrievalConfig = Field(default_factory=RetrievalConfig)
     model: ModelConfig = Field(default_factory=ModelConfig)
     limits: LimitsConfig = Field(default_factory=LimitsConfig)
@@ -142,6 +254,7 @@ class BotConfig(_Strict):
     helpdesk: HelpdeskConfig = Field(
         default_factory=BuiltinHelpdesk, description="The ticketing backend (platform: ...)."
     )
+    intents: Intents = Field(default_factory=list, description="Deterministic, no-model answers.")
 
     @field_validator("tenant")
     @classmethod

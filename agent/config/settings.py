@@ -28,6 +28,7 @@ class Settings(BaseSettings):
     host: str = "127.0.0.1"
     port: int = Field(default=8080, ge=1, le=65535)
     max_body_bytes: int = Field(default=1024 * 1024, ge=1024)
+    admin_token: SecretStr | None = None  # bearer token of /admin/v1 (unset: admin API off)
     webhook_tolerance_s: int = Field(default=300, ge=1)
 
     # Where state lives

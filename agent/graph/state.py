@@ -16,6 +16,13 @@ class EscalationReason(StrEnum):
     LOW_CONFIDENCE = "low_confidence"
     TOOL_FAILURE = "tool_failure"
     APPROVAL_REQUIRED = "approval_required"
+    FRUSTRATION = "frustration"
+    SENSITIVE_TOPIC = "sensitive_topic"
+    TOO_MANY_TURNS = "too_many_turns"
+    VIP = "vip"
+    ABUSE = "abuse"
+    MODEL_REQUEST = "model_request"  # the model called its escalate tool
+    UNGROUNDED = "ungrounded"  # the answer was not supported by the knowledge base
 
 
 class Priority(StrEnum):
@@ -51,6 +58,32 @@ class TraceEvent:
     detail: dict[str, Any] = field(default_factory=dict)
 
 
+@dataclass(frozen=True)
+class Signals:
+    """What the guard read in the customer's message (deterministic, no model)."""
+
+    language: str | None = None
+    injection: bool = False
+    abuse: bool = False
+    negative: bool = False
+    topic: str | None = None  # legal, security, medical_safety
+    pii: tuple[str, ...] = ()  # kinds found (card, iban, email, phone, national_id)
+    reasons: tuple[str, ...] = ()
+    truncated: bool = False
+
+
+@dataclass(frozen=True)
+class Memory:
+    """What the conversation has taught the bot so far; kept by the checkpointer across
+    turns (thread = conversation key), so facts are reused rather than asked again."""
+
+    facts: dict[str, str] = field(default_factory=dict)  # order_id, email, ...
+    turns: int = 0
+    negative_turns: int = 0  # consecutive
+    low_confidence_turns: int = 0  # consecutive
+    language: str | None = None
+
+
 class NewTurn(list[TraceEvent]):
     """Given as a turn's input ``trace``: starts the trace afresh instead of extending it
     (a conversation's checkpointed state outlives each turn)."""
@@ -70,6 +103,8 @@ class TurnState(TypedDict, total=False):
     # What was said
     history: list[ChatMessage]
     message: str
+    signals: Signals
+    memory: Memory  # not reset between turns
     # What the turn found and did
     passages: list[Passage]
     retrieval_confidence: float
@@ -79,6 +114,7 @@ class TurnState(TypedDict, total=False):
     degraded_reason: str
     escalation: Escalation | None
     pending_approval: ApprovalRequest | None  # a tool call held back for a person's decision
+    pending_call_id: str | None  # the model's id of that call
     reply: Reply | None
     trace: Annotated[list[TraceEvent], extend_trace]
 
@@ -98,6 +134,7 @@ def turn_input(
         "customer": customer,
         "history": history,
         "message": message,
+        "signals": Signals(),
         "passages": [],
         "retrieval_confidence": 0.0,
         "exchange": [],
@@ -106,6 +143,7 @@ def turn_input(
         "degraded_reason": "",
         "escalation": None,
         "pending_approval": None,
+        "pending_call_id": None,
         "reply": None,
         "trace": NewTurn(),
     }

@@ -17,6 +17,24 @@ _NEXT_STEP = {
         "Decide on the held-back action below: carry it out yourself if it is right (the "
         "assistant did not), then tell the customer either way."
     ),
+    EscalationReason.FRUSTRATION: (
+        "Acknowledge the frustration first, then resolve the issue; the customer is unhappy "
+        "with the answers so far."
+    ),
+    EscalationReason.SENSITIVE_TOPIC: (
+        "Handle with care and follow the policy for this topic; do not let the assistant answer."
+    ),
+    EscalationReason.TOO_MANY_TURNS: (
+        "Read the conversation and resolve it; the assistant went round in circles."
+    ),
+    EscalationReason.VIP: "Serve this customer personally, as agreed for VIP accounts.",
+    EscalationReason.ABUSE: (
+        "Decide whether to continue the conversation; follow the policy on abusive messages."
+    ),
+    EscalationReason.MODEL_REQUEST: ("The assistant judged it could not help; answer the request."),
+    EscalationReason.UNGROUNDED: (
+        "Answer the question; the assistant's draft was not supported by the help center."
+    ),
 }
 
 
@@ -58,10 +76,18 @@ def _tried(state: TurnState) -> str:
 
 def _facts(state: TurnState) -> str:
     customer = state.get("customer")
-    if customer is None:
-        return ""
-    parts = [f"customer id {customer.id}"]
-    parts += [value for value in (customer.name, customer.email) if value]
+    parts = []
+    if customer is not None:
+        parts.append(f"customer id {customer.id}")
+        parts += [value for value in (customer.name, customer.email) if value]
+    memory = state.get("memory")
+    if memory is not None:
+        parts += [f"{name.replace('_', ' ')} {value}" for name, value in memory.facts.items()]
+        if memory.language:
+            parts.append(f"language {memory.language}")
+    signals = state.get("signals")
+    if signals is not None and signals.topic:
+        parts.append(f"topic {signals.topic.replace('_', ' ')}")
     return ", ".join(parts)
 
 

@@ -1,5 +1,8 @@
 """Records the runtime stores and queues, each carrying a schema version when persisted."""
 
+import base64
+import hashlib
+import re
 import time
 from dataclasses import asdict, dataclass, field
 from enum import StrEnum
@@ -8,6 +11,8 @@ from typing import Any
 from tools.context import Customer
 
 SCHEMA_VERSION = 1
+CUSTOMER_MESSAGE = "customer"
+APPROVAL_DECISION = "approval"
 
 
 class Mode(StrEnum):
@@ -32,10 +37,16 @@ class InboundMessage:
     text: str
     customer: Customer
     received_at: float = field(default_factory=time.time)
+    kind: str = "customer"  # or "approval": an operator's decision queued for the worker
+    data: dict[str, Any] = field(default_factory=dict)
 
     @property
     def conversation_key(self) -> str:
         return conversation_key(self.tenant, self.channel, self.conversation_id)
+
+    @property
+    def from_customer(self) -> bool:
+        return self.kind == CUSTOMER_MESSAGE
 
     def to_dict(self) -> dict[str, Any]:
         return {"v": SCHEMA_VERSION, **asdict(self)}
@@ -162,3 +173,65 @@ class TurnCommit:
     entries: tuple[TranscriptEntry, ...] = ()
     outbox: tuple[OutboxItem, ...] = ()
     state: ConversationState | None = None
+    approvals: tuple["ApprovalRecord", ...] = ()
+
+
+class ApprovalStatus(StrEnum):
+    PENDING = "pending"
+    APPROVED = "approved"
+    DENIED = "denied"
+
+
+@dataclass(frozen=True)
+class ApprovalRecord:
+    """A sensitive action a turn held back, waiting for an operator's decision.
+
+    ``checkpoint_id`` is the paused graph's checkpoint: the decision resumes it there.
+    """
+
+    id: str
+    conversation_key: str
+    tool: str
+    arguments: dict[str, Any]
+    reason: str
+    checkpoint_id: str
+    customer_id: str
+    status: ApprovalStatus = ApprovalStatus.PENDING
+    created_at: float = field(default_factory=time.time)
+    decided_by: str | None = None
+    note: str | None = None
+    decided_at: float | None = None
+
+    def to_dict(self) -> dict[str, Any]:
+        data = asdict(self)
+        data["status"] = self.status.value
+        return {"v": SCHEMA_VERSION, **data}
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> "ApprovalRecord":
+        fields = {k: v for k, v in data.items() if k != "v"}
+        fields["status"] = ApprovalStatus(fields["status"])
+        return cls(**fields)
+
+
+def approval_id(conversation_key: str, idempotency_key: str) -> str:
+    """A URL-safe id that names its conversation, so any process can find the record."""
+    digest = hashlib.sha256(idempotency_key.encode()).hexdigest()[:12]
+    encoded = base64.urlsafe_b64encode(conversation_key.encode()).decode().rstrip("=")
+    return f"apr_{digest}_{encoded}"
+
+
+def approval_conversation(approval: str) -> str | None:
+    """The conversation key inside an approval id, or None when it is not one."""
+    match = _APPROVAL_ID.fullmatch(approval)
+    if match is None:
+        return None
+    encoded = match["conversation"]
+    try:
+        key = base64.urlsafe_b64decode(encoded + "=" * (-len(encoded) % 4)).decode()
+    except (ValueError, UnicodeDecodeError):
+        return None
+    return key if key.count(":") >= 2 else None
+
+
+_APPROVAL_ID = re.compile(r"apr_[0-9a-f]{12}_(?P<conversation>[A-Za-z0-9_-]+)")

@@ -17,10 +17,18 @@ from typing import Any
 
 from redis.exceptions import RedisError
 
-from agent.runtime.models import Claim, InboundMessage, OutboxItem, TurnCommit
+from agent.runtime.models import (
+    ApprovalRecord,
+    ApprovalStatus,
+    Claim,
+    InboundMessage,
+    OutboxItem,
+    TurnCommit,
+    approval_conversation,
+)
 from agent.runtime.redis_connection import AsyncRedis
 from agent.runtime.redis_keys import RedisKeys
-from agent.runtime.stores import RuntimeStoreError, StaleClaim
+from agent.runtime.stores import ApprovalNotPending, RuntimeStoreError, StaleClaim
 
 _APPEND = """
 if redis.call('sadd', KEYS[2], ARGV[1]) == 0 then return 0 end
@@ -70,6 +78,15 @@ redis.call('pexpire', KEYS[1], ARGV[2])
 return 1
 """
 
+_DECIDE = """
+local raw = redis.call('hget', KEYS[1], ARGV[1])
+if not raw then return {0, ''} end
+if cjson.decode(raw)['status'] ~= 'pending' then return {2, raw} end
+redis.call('hset', KEYS[1], ARGV[1], ARGV[2])
+if redis.call('sadd', KEYS[3], ARGV[4]) == 1 then redis.call('rpush', KEYS[2], ARGV[3]) end
+return {1, ARGV[2]}
+"""
+
 _COMMIT = """
 if redis.call('get', KEYS[1]) ~= ARGV[1] then return 0 end
 local consumed = tonumber(ARGV[2])
@@ -81,14 +98,20 @@ end
 local n = tonumber(ARGV[5])
 for i = 1, n do redis.call('rpush', KEYS[3], ARGV[5 + i]) end
 local j = 6 + n
-while j < #ARGV do
+local items = 6 + n + 2 * tonumber(ARGV[6 + n])
+j = j + 1
+while j < items do
   if redis.call('hsetnx', KEYS[4], ARGV[j], ARGV[j + 1]) == 1 then
     redis.call('rpush', KEYS[5], ARGV[j])
   end
   j = j + 2
 end
+while j < #ARGV do
+  redis.call('hsetnx', KEYS[9], ARGV[j], ARGV[j + 1])
+  j = j + 2
+end
 if ARGV[4] ~= '' then redis.call('set', KEYS[6], ARGV[4]) end
-for i = 2, 6 do
+for _, i in ipairs({2, 3, 4, 5, 6, 9}) do
   if redis.call('exists', KEYS[i]) == 1 then redis.call('expire', KEYS[i], ARGV[3]) end
 end
 return 1
@@ -117,7 +140,9 @@ return 1
 """
 
 
-_CONVERSATION_PARTS = ("mailbox", "seen", "lock", "fence", "attempts", "outbox", "pending", "held")
+_CONVERSATION_PARTS = (
+    "mailbox", "seen", "lock", "fence", "attempts", "outbox", "pending", "held", "approvals"
+)  # fmt: skip
 
 
 class RedisMailboxes:
@@ -139,6 +164,7 @@ class RedisMailboxes:
                 "unlock": _UNLOCK,
                 "remaining": _REMAINING,
                 "reschedule": _RESCHEDULE,
+                "decide": _DECIDE,
             }.items()
         }
 
@@ -200,16 +226,25 @@ class RedisMailboxes:
 
     async def commit(self, claim: Claim, commit: TurnCommit) -> None:
         key = claim.conversation_key
-        parts = ("lock", "mailbox", "transcript", "outbox", "pending", "state", "attempts", "held")
+        parts = (
+            "lock", "mailbox", "transcript", "outbox", "pending", "state", "attempts", "held",
+            "approvals",
+        )  # fmt: skip
         entries = [_dump(entry.to_dict()) for entry in commit.entries]
         items = [value for item in commit.outbox for value in (item.key, _dump(item.to_dict()))]
+        approvals = [value for a in commit.approvals for value in (a.id, _dump(a.to_dict()))]
         state = _dump(commit.state.to_dict()) if commit.state else ""
         args = [claim.fence, commit.consumed, self._retention_s, state, len(entries)]
         done = await self._run(
-            "commit", [self._conv(key, part) for part in parts], [*args, *entries, *items]
+            "commit",
+            [self._conv(key, part) for part in parts],
+            [*args, *entries, len(commit.outbox), *items, *approvals],
         )
         if not done:
             raise StaleClaim(f"conversation {key} changed hands; the turn's results were dropped")
+        if commit.approvals:
+            pending = {a.id: a.created_at for a in commit.approvals}
+            await self._guard(self._redis.zadd(self._keys.queue("approvals"), pending))
 
     async def mark_delivered(self, conversation_key: str, item_key: str) -> None:
         await self._guard(self._redis.lrem(self._conv(conversation_key, "pending"), 1, item_key))
@@ -255,7 +290,42 @@ class RedisMailboxes:
         found = await self._guard(self._redis.smembers(self._keys.customer(tenant, customer_id)))
         return sorted(_text(item) for item in found)
 
+    async def approval(self, approval_id: str) -> ApprovalRecord | None:
+        key = approval_conversation(approval_id)
+        if key is None:
+            return None
+        raw = await self._guard(self._redis.hget(self._conv(key, "approvals"), approval_id))
+        return ApprovalRecord.from_dict(json.loads(raw)) if raw else None
+
+    async def pending_approvals(self) -> list[ApprovalRecord]:
+        ids = await self._guard(self._redis.zrange(self._keys.queue("approvals"), 0, 199))
+        records = [await self.approval(_text(i)) for i in ids]
+        return [r for r in records if r is not None and r.status is ApprovalStatus.PENDING]
+
+    async def decide(self, record: ApprovalRecord, decision: InboundMessage) -> ApprovalRecord:
+        key = record.conversation_key
+        found, raw = await self._run(
+            "decide",
+            [self._conv(key, "approvals"), self._conv(key, "mailbox"), self._conv(key, "seen")],
+            [record.id, _dump(record.to_dict()), _dump(decision.to_dict()), decision.message_id],
+        )
+        if int(found) == 0:
+            raise RuntimeStoreError(f"approval {record.id} does not exist")
+        stored = ApprovalRecord.from_dict(json.loads(raw))
+        await self._guard(self._redis.zrem(self._keys.queue("approvals"), record.id))
+        if int(found) == 2:
+            raise ApprovalNotPending(stored)
+        await self._run(
+            "schedule",
+            [self._keys.queue("ready"), self._keys.queue("waiting"), self._keys.queue("signal")],
+            [key, 0, ""],
+        )
+        return stored
+
     async def erase(self, conversation_key: str) -> None:
+        approvals = await self._guard(self._redis.hkeys(self._conv(conversation_key, "approvals")))
+        if approvals:
+            await self._guard(self._redis.zrem(self._keys.queue("approvals"), *approvals))
         parts = (*_CONVERSATION_PARTS, "transcript", "state")
         await self._guard(self._redis.delete(*(self._conv(conversation_key, p) for p in parts)))
         for queue in ("ready", "waiting"):

@@ -10,9 +10,17 @@ import time
 from dataclasses import dataclass
 from typing import Any
 
-from agent.runtime.models import Claim, InboundMessage, OutboxItem, TranscriptEntry, TurnCommit
+from agent.runtime.models import (
+    ApprovalRecord,
+    ApprovalStatus,
+    Claim,
+    InboundMessage,
+    OutboxItem,
+    TranscriptEntry,
+    TurnCommit,
+)
 from agent.runtime.sqlite import SqliteDatabase
-from agent.runtime.stores import StaleClaim
+from agent.runtime.stores import ApprovalNotPending, RuntimeStoreError, StaleClaim
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS mailbox (
@@ -42,6 +50,14 @@ CREATE TABLE IF NOT EXISTS customer_conversation (
     conversation_key TEXT NOT NULL,
     PRIMARY KEY (tenant, customer_id, conversation_key)
 );
+CREATE TABLE IF NOT EXISTS approval (
+    id TEXT PRIMARY KEY,
+    conversation_key TEXT NOT NULL,
+    status TEXT NOT NULL,
+    created_at REAL NOT NULL,
+    record TEXT NOT NULL
+);
+CREATE INDEX IF NOT EXISTS approval_by_status ON approval (status, created_at);
 CREATE TABLE IF NOT EXISTS activity (
     conversation_key TEXT PRIMARY KEY,
     last_at REAL NOT NULL
@@ -56,6 +72,7 @@ _PER_CONVERSATION_TABLES = (
     "conversation_state",
     "activity",
     "customer_conversation",
+    "approval",
 )
 
 
@@ -175,6 +192,17 @@ class SqliteMailboxes:
                     "VALUES (?, ?, ?)",
                     (key, item.key, _dump(item.to_dict())),
                 )
+            for record in commit.approvals:
+                await db.execute(
+                    "INSERT OR IGNORE INTO approval VALUES (?, ?, ?, ?, ?)",
+                    (
+                        record.id,
+                        key,
+                        record.status.value,
+                        record.created_at,
+                        _dump(record.to_dict()),
+                    ),
+                )
             if commit.state is not None:
                 await db.execute(
                     "INSERT INTO conversation_state (conversation_key, state) VALUES (?, ?) "
@@ -264,6 +292,50 @@ class SqliteMailboxes:
                 "DELETE FROM customer_conversation WHERE tenant = ? AND customer_id = ?",
                 (tenant, customer_id),
             )
+
+    async def approval(self, approval_id: str) -> ApprovalRecord | None:
+        async with (
+            self._database.transaction() as db,
+            db.execute("SELECT record FROM approval WHERE id = ?", (approval_id,)) as cursor,
+        ):
+            row = await cursor.fetchone()
+        return ApprovalRecord.from_dict(json.loads(row[0])) if row else None
+
+    async def pending_approvals(self) -> list[ApprovalRecord]:
+        async with (
+            self._database.transaction() as db,
+            db.execute(
+                "SELECT record FROM approval WHERE status = ? ORDER BY created_at LIMIT 200",
+                (ApprovalStatus.PENDING.value,),
+            ) as cursor,
+        ):
+            rows = await cursor.fetchall()
+        return [ApprovalRecord.from_dict(json.loads(row[0])) for row in rows]
+
+    async def decide(self, record: ApprovalRecord, decision: InboundMessage) -> ApprovalRecord:
+        key = record.conversation_key
+        async with self._database.transaction() as db:
+            async with db.execute(
+                "SELECT record FROM approval WHERE id = ?", (record.id,)
+            ) as cursor:
+                row = await cursor.fetchone()
+            if row is None:
+                raise RuntimeStoreError(f"approval {record.id} does not exist")
+            stored = ApprovalRecord.from_dict(json.loads(row[0]))
+            if stored.status is not ApprovalStatus.PENDING:
+                raise ApprovalNotPending(stored)
+            await db.execute(
+                "UPDATE approval SET status = ?, record = ? WHERE id = ?",
+                (record.status.value, _dump(record.to_dict()), record.id),
+            )
+            await db.execute(
+                "INSERT INTO mailbox (conversation_key, message_id, received_at, payload) "
+                "VALUES (?, ?, ?, ?)",
+                (key, decision.message_id, decision.received_at, _dump(decision.to_dict())),
+            )
+        self._ready[key] = min(self._ready.get(key, time.monotonic()), time.monotonic())
+        self._signal.set()
+        return record
 
     async def expired(self, idle_s: float) -> list[str]:
         """Conversations with no activity for ``idle_s`` (retention; Redis uses key TTLs)."""

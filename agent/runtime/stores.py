@@ -4,6 +4,7 @@ from typing import Protocol
 
 from agent.errors import DeskhandError
 from agent.runtime.models import (
+    ApprovalRecord,
     Claim,
     ConversationState,
     InboundMessage,
@@ -19,6 +20,14 @@ class RuntimeStoreError(DeskhandError):
 
 class StaleClaim(RuntimeStoreError):
     """The claim's lease expired and another worker holds the conversation now (fencing)."""
+
+
+class ApprovalNotPending(RuntimeStoreError):
+    """The approval was decided already; ``record`` says how."""
+
+    def __init__(self, record: ApprovalRecord) -> None:
+        super().__init__(f"approval {record.id} was already {record.status.value}")
+        self.record = record
 
 
 class DedupeStore(Protocol):
@@ -111,6 +120,18 @@ class Mailboxes(Protocol):
 
     async def forget_customer(self, tenant: str, customer_id: str) -> None:
         """Delete the customer's index of conversations (after erasing them)."""
+        ...
+
+    async def approval(self, approval_id: str) -> ApprovalRecord | None: ...
+
+    async def pending_approvals(self) -> list[ApprovalRecord]:
+        """Every approval waiting for a decision, oldest first."""
+        ...
+
+    async def decide(self, record: ApprovalRecord, decision: InboundMessage) -> ApprovalRecord:
+        """Atomically: record the decision (``record`` carries it) if the approval is still
+        pending, and queue ``decision`` for the conversation's worker. ApprovalNotPending
+        when someone decided first."""
         ...
 
     async def expired(self, idle_s: float) -> list[str]:

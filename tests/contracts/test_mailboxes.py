@@ -2,10 +2,13 @@
 
 import asyncio
 import time
+from dataclasses import replace
 
 import pytest
 
 from agent.runtime.models import (
+    ApprovalRecord,
+    ApprovalStatus,
     Author,
     ConversationState,
     InboundMessage,
@@ -13,8 +16,9 @@ from agent.runtime.models import (
     OutboxItem,
     TranscriptEntry,
     TurnCommit,
+    approval_id,
 )
-from agent.runtime.stores import StaleClaim
+from agent.runtime.stores import ApprovalNotPending, StaleClaim
 from tests.contracts.conftest import Conversations
 from tools.context import Customer
 
@@ -304,3 +308,66 @@ class TestUsage:
         await usage.add_tokens("demo", 50)
         assert await usage.tokens_today("demo") == 150
         assert await usage.tokens_today("other") == 0
+
+
+def _approval(approval: str = "") -> "ApprovalRecord":
+    return ApprovalRecord(
+        id=approval or approval_id(KEY, "refund-key"),
+        conversation_key=KEY,
+        tool="request_refund",
+        arguments={"order_id": "BL-10234", "amount_eur": 120},
+        reason="amount_eur 120 is above the approval limit 50",
+        checkpoint_id="cp-1",
+        customer_id="cust_1",
+    )
+
+
+async def _commit_approval(boxes, record: "ApprovalRecord") -> None:
+    await boxes.append(msg("m-1"), delay_s=0)
+    claim = await boxes.claim(LEASE, limit=10)
+    assert claim is not None
+    await boxes.commit(claim, TurnCommit(1, (reply("m-1"),), approvals=(record,)))
+    await boxes.release(claim)
+
+
+class TestApprovals:
+    async def test_a_committed_approval_is_pending_and_found_by_id(
+        self, conversations: Conversations
+    ) -> None:
+        boxes = conversations.mailboxes
+        record = _approval()
+        await _commit_approval(boxes, record)
+        assert await boxes.approval(record.id) == record
+        assert await boxes.pending_approvals() == [record]
+        assert await boxes.approval("apr_000000000000_bm9wZTpub3BlOm5vcGU") is None
+        assert await boxes.approval("not-an-id") is None
+
+    async def test_a_decision_is_recorded_once_and_queued_for_the_worker(
+        self, conversations: Conversations
+    ) -> None:
+        boxes = conversations.mailboxes
+        record = _approval()
+        await _commit_approval(boxes, record)
+        decided = replace(record, status=ApprovalStatus.APPROVED, decided_by="ana")
+        decision = replace(msg(f"{record.id}:decision"), kind="approval", data={"x": 1})
+        assert await boxes.decide(decided, decision) == decided
+        assert await boxes.pending_approvals() == []
+        with pytest.raises(ApprovalNotPending) as refused:
+            denied = replace(record, status=ApprovalStatus.DENIED, decided_by="bo")
+            await boxes.decide(denied, decision)
+        assert refused.value.record.decided_by == "ana"
+        claim = await boxes.claim(LEASE, limit=10)
+        assert claim is not None
+        assert [(m.message_id, m.kind, m.data) for m in claim.messages] == [
+            (f"{record.id}:decision", "approval", {"x": 1})
+        ]
+        customer_entries = await conversations.transcripts.entries(KEY)
+        assert [e.message_id for e in customer_entries] == ["m-1", "m-1.reply"]  # not recorded
+
+    async def test_erase_removes_approvals(self, conversations: Conversations) -> None:
+        boxes = conversations.mailboxes
+        record = _approval()
+        await _commit_approval(boxes, record)
+        await boxes.erase(KEY)
+        assert await boxes.approval(record.id) is None
+        assert await boxes.pending_approvals() == []

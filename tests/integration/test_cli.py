@@ -23,6 +23,7 @@ EXPECTED_COMMANDS = {
     "ingest",
     "doctor",
     "erase",
+    "approve",
     "graph",
     "llm-stub",
     "version",
@@ -217,3 +218,19 @@ def test_erase_removes_a_customers_conversations(tmp_path: Path) -> None:
     assert "demo: erased 1 conversation(s); 0 ticket(s)" in result.output
     again = invoke("erase", "--customer", "cust_9", "--yes")
     assert "demo: erased 0 conversation(s)" in again.output
+
+
+def test_approve_lists_and_reports_unknown_ids(start_deskhand: StartDeskhand) -> None:
+    with start_deskhand(admin_token="admin-secret") as deskhand:
+        env = {"DESKHAND_ADMIN_TOKEN": "admin-secret"}
+        listed = invoke("approve", "--list", "--url", deskhand.base_url, **env)
+        unknown = invoke(
+            "approve", "apr_0123456789ab_ZGVtbzpnZW5lcmljOm5vbmU", "--url", deskhand.base_url, **env
+        )
+    assert listed.exit_code == 0 and "no approval is waiting" in listed.output
+    assert unknown.exit_code == 1 and "404" in unknown.output and "no approval" in unknown.output
+
+
+def test_approve_needs_the_admin_token() -> None:
+    result = invoke("approve", "--list")
+    assert result.exit_code == 2 and "DESKHAND_ADMIN_TOKEN" in result.output

@@ -5,8 +5,9 @@ from typing import Any
 
 from agent.config.botfile import BotConfig
 from agent.graph.deps import GraphDeps
-from agent.graph.prompts import customer_turn, system_prompt
-from agent.graph.state import TraceEvent, TurnState
+from agent.graph.nodes.tools import ESCALATE_TOOL
+from agent.graph.prompts import AgentState, build_prompt
+from agent.graph.state import TraceEvent
 from agent.llm.client import ChatClient
 from agent.llm.errors import LLMError
 from agent.llm.tooling import chat_with_valid_tool_calls
@@ -15,18 +16,14 @@ from tools.registry import ToolRegistry
 
 
 def make_agent(deps: GraphDeps) -> Any:
-    async def agent(state: TurnState) -> dict[str, Any]:
+    async def agent(state: AgentState) -> dict[str, Any]:
         bot = deps.tenants.get(state["tenant"])
         registry = deps.tools.get(state["tenant"])
         llm = _require(deps.llm)
         tools = _tool_specs(registry, bot, state.get("tool_calls_made", 0))
         exchange = state.get("exchange", [])
-        messages = [
-            system_prompt(bot),
-            *state.get("history", []),
-            customer_turn(state["message"], state.get("passages", [])),
-            *exchange,
-        ]
+        prompt = build_prompt(bot, state)  # see agent.graph.prompts for the layout
+        messages = [*prompt.messages, *exchange]
         try:
             result, corrections = await chat_with_valid_tool_calls(
                 llm, messages, tools, _validator(registry), _options(bot, bool(tools))
@@ -40,7 +37,8 @@ def make_agent(deps: GraphDeps) -> Any:
         if not result.content.strip():
             reason = "the model returned an empty answer"
             return {"degraded_reason": reason, "trace": [_trace(error=reason)]}
-        return {"draft": result.content, "trace": [trace]}
+        window = prompt.window_after(exchange)  # replayed verbatim by the next turns
+        return {"draft": result.content, "trace": [trace], "prompt_window": window}
 
     return agent
 
@@ -53,6 +51,8 @@ def _require(llm: ChatClient | None) -> ChatClient:
 
 def _validator(registry: ToolRegistry) -> Callable[[ToolCall], str | None]:
     def validate(call: ToolCall) -> str | None:
+        if call.name == ESCALATE_TOOL.name:
+            return None if isinstance(call.arguments.get("reason"), str) else "reason is required"
         return registry.validation_error(call.name, call.arguments)
 
     return validate
@@ -62,7 +62,8 @@ def _tool_specs(registry: ToolRegistry, bot: BotConfig, calls_made: int) -> list
     """The enabled tools, or none once the budget is spent (forcing a final answer)."""
     if calls_made >= bot.model.max_tool_calls:
         return []
-    return [ToolSpec(s.name, s.description, s.parameters) for s in registry.schemas(bot.tools)]
+    specs = [ToolSpec(s.name, s.description, s.parameters) for s in registry.schemas(bot.tools)]
+    return [*specs, ESCALATE_TOOL] if bot.escalation.model_may_escalate else specs
 
 
 def _options(bot: BotConfig, with_tools: bool) -> ChatOptions:

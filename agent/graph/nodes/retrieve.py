@@ -1,13 +1,15 @@
 """retrieve: the tenant's knowledge-base passages for this turn, and how confident they are.
 
 The query is built from the conversation (the latest customer turns), not only the
-newest message, so "and how long does that take?" still finds the right article.
+newest message, so "and how long does that take?" still finds the right article. A weak
+result after earlier turns the bot could not answer hands the conversation to a person.
 """
 
 from typing import Any
 
 from agent.graph.deps import GraphDeps
-from agent.graph.state import TraceEvent, TurnState
+from agent.graph.rules import low_confidence
+from agent.graph.state import Memory, TraceEvent, TurnState
 
 
 def make_retrieve(deps: GraphDeps) -> Any:
@@ -23,10 +25,14 @@ def make_retrieve(deps: GraphDeps) -> Any:
                 for p in result.passages
             ],
         }
-        return {
+        update: dict[str, Any] = {
             "passages": result.passages,
             "retrieval_confidence": result.confidence,
             "trace": [TraceEvent("retrieve", detail)],
         }
+        weak = low_confidence(bot, state.get("memory") or Memory(), result.confidence)
+        if weak is not None:
+            update["escalation"] = weak
+        return update
 
     return retrieve

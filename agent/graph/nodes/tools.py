@@ -1,38 +1,59 @@
 """tools: run the calls the model asked for, as the verified customer, never as the model says.
 
-A call the tool's approval rule holds back is not run. Until the approval node exists
-(the graph will pause with ``interrupt()`` there), the conversation is escalated with the
-request, so a person decides and acts.
+A call its approval rule holds back is not run: the turn goes to the approval node, which
+pauses it until a person decides. The model's own ``escalate_to_human`` tool hands the
+conversation to a person. A tool that fails for a system reason escalates too.
 """
 
+from collections.abc import Sequence
 from typing import Any
 
+from agent.config.botfile import BotConfig
 from agent.graph.deps import GraphDeps
-from agent.graph.state import Escalation, EscalationReason, Priority, TraceEvent, TurnState
-from agent.llm.types import ChatMessage
+from agent.graph.rules import escalation
+from agent.graph.state import EscalationReason, TraceEvent, TurnState
+from agent.llm.types import ChatMessage, ToolCall, ToolSpec
 from tools.approval import ApprovalRequest
 from tools.context import ToolContext
 from tools.errors import ToolExecutionError
 
+ESCALATE_TOOL = ToolSpec(
+    "escalate_to_human",
+    "Hand the conversation to a person when you cannot help, the customer is upset, or "
+    "the request needs a human decision. Say why.",
+    {
+        "type": "object",
+        "properties": {"reason": {"type": "string", "description": "Why, in one sentence."}},
+        "required": ["reason"],
+    },
+)
+SKIPPED = "Not run: an earlier action in this turn is waiting for a person's approval."
+
 
 def make_tools(deps: GraphDeps) -> Any:
     async def run_tools(state: TurnState) -> dict[str, Any]:
+        bot = deps.tenants.get(state["tenant"])
         registry = deps.tools.get(state["tenant"])
         exchange = list(state["exchange"])
         calls = exchange[-1].tool_calls
         context = ToolContext(state["tenant"], state["conversation_key"], state.get("customer"))
-        results = []
-        for call in calls:
+        results: list[dict[str, Any]] = []
+        for index, call in enumerate(calls):
+            if call.name == ESCALATE_TOOL.name:
+                reason = str(call.arguments.get("reason") or "the assistant asked for a person")
+                found = escalation(bot, EscalationReason.MODEL_REQUEST, reason)
+                return {"escalation": found, "trace": [TraceEvent("tools", {"escalate": reason})]}
             try:
                 outcome = await registry.invoke(call.name, call.arguments, context)
             except ToolExecutionError as error:
-                return _failed(call.name, str(error))
+                return failed(bot, call.name, str(error))
             if outcome.approval is not None:
-                return _needs_approval(outcome.approval)
+                made = state.get("tool_calls_made", 0) + index + 1
+                return _held(outcome.approval, call, calls[index + 1 :], exchange, results, made)
             exchange.append(
                 ChatMessage(role="tool", tool_call_id=call.id, content=outcome.to_model_text())
             )
-            results.append({"tool": call.name, "ok": outcome.ok, "arguments": call.arguments})
+            results.append(_result(call, outcome.ok, outcome.to_model_text()))
         return {
             "exchange": exchange,
             "tool_calls_made": state.get("tool_calls_made", 0) + len(calls),
@@ -42,27 +63,37 @@ def make_tools(deps: GraphDeps) -> Any:
     return run_tools
 
 
-def _failed(tool: str, message: str) -> dict[str, Any]:
-    escalation = Escalation(
-        reason=EscalationReason.TOOL_FAILURE,
-        priority=Priority.HIGH,
-        detail=f"the {tool} tool failed: {message}",
-    )
-    return {
-        "escalation": escalation,
-        "trace": [TraceEvent("tools", {"failed": tool, "error": message})],
-    }
+def after_tools(state: TurnState) -> str:
+    if state.get("escalation") is not None:
+        return "escalate"
+    return "approval" if state.get("pending_approval") is not None else "agent"
 
 
-def _needs_approval(request: ApprovalRequest) -> dict[str, Any]:
-    escalation = Escalation(
-        reason=EscalationReason.APPROVAL_REQUIRED,
-        priority=Priority.NORMAL,
-        detail=f"{request.tool} needs a person's approval: {request.reason}",
-    )
-    detail = {"approval_required": request.tool, "reason": request.reason}
+def failed(bot: BotConfig, tool: str, message: str) -> dict[str, Any]:
+    detail = f"the {tool} tool failed: {message}"
+    found = escalation(bot, EscalationReason.TOOL_FAILURE, detail)
+    return {"escalation": found, "trace": [TraceEvent("tools", {"failed": tool, "error": message})]}
+
+
+def _held(
+    request: ApprovalRequest,
+    call: ToolCall,
+    later: Sequence[ToolCall],
+    exchange: list[ChatMessage],
+    results: list[dict[str, Any]],
+    made: int,
+) -> dict[str, Any]:
+    """Stop at the held call; calls after it are answered 'not run' so the model can retry."""
+    exchange += [ChatMessage(role="tool", tool_call_id=c.id, content=SKIPPED) for c in later]
+    detail = {"calls": results, "approval_required": request.tool, "reason": request.reason}
     return {
-        "escalation": escalation,
+        "exchange": exchange,
         "pending_approval": request,
+        "pending_call_id": call.id,
+        "tool_calls_made": made,
         "trace": [TraceEvent("tools", detail)],
     }
+
+
+def _result(call: ToolCall, ok: bool, text: str) -> dict[str, Any]:
+    return {"tool": call.name, "ok": ok, "arguments": call.arguments, "result": text[:500]}

@@ -31,8 +31,10 @@ class DemoResponder:
         if order and "lookup_order" in _tool_names(body):
             call = ScriptedToolCall(name="lookup_order", arguments={"order_id": f"BL-{order[1]}"})
             return ScriptedResponse(tool_calls=[call])
-        if passages:
-            return ScriptedResponse(content=f"{_first_sentences(passages[0], 2)} [1]")
+        quotable = [(i, p) for i, p in enumerate(passages, start=1) if _first_sentences(p, 2)]
+        if quotable:  # passages shown in an earlier turn come back as a title only
+            number, passage = quotable[0]
+            return ScriptedResponse(content=f"{_first_sentences(passage, 2)} [{number}]")
         return ScriptedResponse(content=_DONT_KNOW)
 
 

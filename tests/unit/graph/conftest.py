@@ -13,7 +13,7 @@ from agent.config.settings import DEMO_TENANTS_DIR
 from agent.config.tenants import TenantRegistry
 from agent.graph.build import build_graph
 from agent.graph.deps import GraphDeps
-from agent.graph.state import TurnState
+from agent.graph.state import TurnState, turn_input
 from agent.llm.client import ChatClient
 from agent.llm.config import LLMConfig
 from agent.llm.stub import ScriptedModelServer
@@ -62,13 +62,8 @@ def tenants_with(tmp_path: Path, **overrides: Any) -> TenantRegistry:
 
 
 def turn(message: str, history: list[Any] | None = None) -> TurnState:
-    return {
-        "conversation_key": "demo:generic:c-1",
-        "tenant": "demo",
-        "customer": ALEX,
-        "history": history or [],
-        "message": message,
-    }
+    """A turn's input as the runtime gives it (per-turn fields reset)."""
+    return turn_input("demo:generic:c-1", "demo", ALEX, history or [], message)
 
 
 class Retrieval:
@@ -133,6 +128,7 @@ def make_graph(tmp_path: Path, demo_shop: RunningShop) -> MakeGraph:
         llm: ChatClient | None = None,
         passages: list[Passage] | None = None,
         tools: ToolRegistry | None = None,
+        checkpointer: Any = None,
         **bot: Any,
     ) -> Any:
         retrieval = Retrieval([REFUNDS, SHIPPING] if passages is None else passages)
@@ -141,7 +137,7 @@ def make_graph(tmp_path: Path, demo_shop: RunningShop) -> MakeGraph:
         tenants = tenants_with(tmp_path, **bot)
         tenant_tools = TenantTools({"demo": tools}) if tools else demo_shop.tenant_tools(tenants)
         deps = GraphDeps(tenants, retrieval, tenant_tools, llm)
-        graph = build_graph(deps)
+        graph = build_graph(deps, checkpointer)
         graph.retrieval = retrieval
         return graph
 

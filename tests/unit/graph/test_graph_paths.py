@@ -2,6 +2,8 @@
 
 import json
 
+from langgraph.checkpoint.memory import InMemorySaver
+from langgraph.types import Command
 from pydantic import BaseModel
 
 from agent.graph.state import EscalationReason, Priority
@@ -12,6 +14,8 @@ from tests.support.demo_shop import RunningShop
 from tests.unit.graph.conftest import REFUNDS, MakeGraph, turn
 from tools.context import ToolContext
 from tools.registry import Tool, ToolRegistry
+
+THREAD = {"configurable": {"thread_id": "demo:generic:c-1"}}
 
 
 def nodes(result: dict) -> list[str]:
@@ -34,7 +38,15 @@ async def test_tool_call_then_the_models_words(
     result = await make_graph(llm=llm).ainvoke(turn("Where is my order BL-10234?"))
 
     assert result["reply"].text == "Your order BL-10234 has shipped and arrives by 1 December."
-    assert nodes(result) == ["understand", "retrieve", "agent", "tools", "agent", "respond"]
+    assert nodes(result) == [
+        "guard",
+        "understand",
+        "retrieve",
+        "agent",
+        "tools",
+        "agent",
+        "respond",
+    ]
     first, second = model.requests
     assert first["chat_template_kwargs"] == {"enable_thinking": False}
     assert [t["function"]["name"] for t in first["tools"]] == [
@@ -46,6 +58,7 @@ async def test_tool_call_then_the_models_words(
         "update_address",
         "list_my_tickets",
         "create_ticket",
+        "escalate_to_human",
     ]
     assert "email" not in json.dumps(first["tools"])  # the customer is not the model's to pick
     tool_message = second["messages"][-1]
@@ -153,7 +166,7 @@ async def test_asking_for_a_human_escalates_without_the_model(
     assert result["escalation"].reason is EscalationReason.CUSTOMER_REQUEST
     assert "Brightleaf team" in result["reply"].text
     assert "Customer wants:" in result["escalation"].summary
-    assert nodes(result) == ["understand", "escalate"]
+    assert nodes(result) == ["guard", "understand", "escalate"]
     assert model.requests == []
     assert graph.retrieval.queries == []
 
@@ -167,7 +180,7 @@ async def test_unreachable_model_quotes_a_confident_article(
     assert reply.degraded and reply.grounded_in_kb
     assert "> Refunds go back to the original payment method" in reply.text
     assert REFUNDS.url in reply.text
-    assert "escalation" not in result
+    assert result["escalation"] is None
     assert "ModelUnavailable" in result["degraded_reason"]
 
 
@@ -184,7 +197,7 @@ async def test_unreachable_model_and_weak_passages_escalate(
 
 async def test_without_a_model_the_graph_goes_straight_to_degraded(make_graph: MakeGraph) -> None:
     result = await make_graph(llm=None).ainvoke(turn("How long does a refund take?"))
-    assert nodes(result) == ["understand", "retrieve", "degraded"]
+    assert nodes(result) == ["guard", "understand", "retrieve", "degraded"]
     assert result["reply"].citations[0]["source"] == "refunds.md"
 
 
@@ -260,10 +273,7 @@ async def test_empty_answer_takes_the_degraded_path(
     assert result["degraded_reason"] == "the model returned an empty answer"
 
 
-async def test_a_refund_above_the_threshold_escalates_for_approval(
-    make_graph: MakeGraph, llm: ChatClient, model: ScriptedModelServer, demo_shop: RunningShop
-) -> None:
-    refund = {"order_id": "BL-10217", "amount": 89.0, "reason": "the casserole is cracked"}
+def _refund_script(model: ScriptedModelServer, refund: dict[str, object]) -> None:
     model.set_script(
         [
             ScriptedResponse(
@@ -274,32 +284,64 @@ async def test_a_refund_above_the_threshold_escalates_for_approval(
             ScriptedResponse(
                 tool_calls=[ScriptedToolCall(name="request_refund", arguments=refund)]
             ),
+            ScriptedResponse(content="Your refund of €89.00 for BL-10217 is on its way."),
         ]
     )
-    before = demo_shop.shop.snapshot()
-    result = await make_graph(llm=llm).ainvoke(turn("My casserole arrived cracked, refund please"))
 
-    escalation = result["escalation"]
-    assert (escalation.reason, escalation.priority) == (
-        EscalationReason.APPROVAL_REQUIRED,
-        Priority.NORMAL,
-    )
-    assert "refund_threshold_eur" in escalation.detail
-    assert "Needs approval: request_refund(order_id='BL-10217', amount=89.0" in escalation.summary
-    assert "Brightleaf team" in result["reply"].text
-    assert result["pending_approval"].arguments == refund
-    assert nodes(result) == [
-        "understand",
-        "retrieve",
-        "agent",
-        "tools",
-        "agent",
-        "tools",
-        "escalate",
-    ]
+
+async def test_a_refund_above_the_threshold_pauses_for_approval(
+    make_graph: MakeGraph, llm: ChatClient, model: ScriptedModelServer, demo_shop: RunningShop
+) -> None:
+    refund = {"order_id": "BL-10217", "amount": 89.0, "reason": "the casserole is cracked"}
+    _refund_script(model, refund)
+    before = demo_shop.shop.snapshot()
+    graph = make_graph(llm=llm, checkpointer=InMemorySaver())
+    result = await graph.ainvoke(turn("My casserole arrived cracked, refund please"), THREAD)
+
+    (paused,) = result["__interrupt__"]
+    assert paused.value["tool"] == "request_refund"
+    assert paused.value["arguments"] == refund
+    assert "refund_threshold_eur" in paused.value["reason"]
+    assert result.get("escalation") is None and result.get("reply") is None
+    assert nodes(result) == ["guard", "understand", "retrieve", "agent", "tools", "agent", "tools"]
     tracked = json.loads(model.requests[1]["messages"][-1]["content"])
     assert tracked["result"]["status"] == "delivered"
     assert demo_shop.shop.snapshot() == before  # the refund was not made
+
+
+async def test_an_approved_refund_runs_once_and_the_model_confirms(
+    make_graph: MakeGraph, llm: ChatClient, model: ScriptedModelServer, demo_shop: RunningShop
+) -> None:
+    refund = {"order_id": "BL-10217", "amount": 89.0, "reason": "the casserole is cracked"}
+    _refund_script(model, refund)
+    saver = InMemorySaver()
+    graph = make_graph(llm=llm, checkpointer=saver)
+    await graph.ainvoke(turn("My casserole arrived cracked, refund please"), THREAD)
+    paused = (await graph.aget_state(THREAD)).config
+    decision = {"approved": True, "by": "ana", "note": None}
+    result = await graph.ainvoke(Command(resume=decision), paused)
+    assert result["reply"].text == "Your refund of €89.00 for BL-10217 is on its way."
+    assert nodes(result)[-3:] == ["approval", "agent", "respond"]
+    # A worker that crashed after the refund resumes the same pause again: no second refund.
+    model.set_script([ScriptedResponse(content="Your refund is on its way.")])
+    await graph.ainvoke(Command(resume=decision), paused)
+    refunds = json.loads(demo_shop.shop.snapshot())["refunds"]
+    assert [r["order_id"] for r in refunds].count("BL-10217") == 1
+
+
+async def test_a_denied_refund_is_declined_politely(
+    make_graph: MakeGraph, llm: ChatClient, model: ScriptedModelServer, demo_shop: RunningShop
+) -> None:
+    refund = {"order_id": "BL-10217", "amount": 89.0, "reason": "the casserole is cracked"}
+    _refund_script(model, refund)
+    before = demo_shop.shop.snapshot()
+    graph = make_graph(llm=llm, checkpointer=InMemorySaver())
+    await graph.ainvoke(turn("My casserole arrived cracked, refund please"), THREAD)
+    paused = (await graph.aget_state(THREAD)).config
+    result = await graph.ainvoke(Command(resume={"approved": False, "by": "ana"}), paused)
+    assert "couldn't approve" in result["reply"].text
+    assert nodes(result)[-1] == "approval"
+    assert demo_shop.shop.snapshot() == before
 
 
 async def test_a_refund_within_the_threshold_is_made(
@@ -315,7 +357,7 @@ async def test_a_refund_within_the_threshold_is_made(
         ]
     )
     result = await make_graph(llm=llm).ainvoke(turn("The lid is chipped"))
-    assert "escalation" not in result
+    assert result["escalation"] is None
     assert json.loads(model.requests[1]["messages"][-1]["content"])["result"]["status"] == (
         "requested"
     )

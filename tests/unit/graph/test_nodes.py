@@ -6,9 +6,9 @@ from pathlib import Path
 import pytest
 
 from agent.graph.citations import cited_passages, renumber
-from agent.graph.nodes.degraded import quoted_answer
-from agent.graph.nodes.respond import clean_reply, shorten
+from agent.graph.nodes.respond import clean_reply
 from agent.graph.nodes.understand import asks_for_human
+from agent.graph.replies import quoted_answer, shorten
 from tests.unit.graph.conftest import REFUNDS, SHIPPING, tenants_with
 
 

@@ -126,7 +126,12 @@ async def test_turn_records_both_sides_commits_and_delivers(
     assert [e.author for e in entries] == [Author.CUSTOMER, Author.BOT]
     bot = entries[1]
     assert bot.meta["in_reply_to"] == "m-1" and bot.meta["degraded"] is True
-    assert [event["node"] for event in bot.meta["trace"]] == ["understand", "retrieve", "degraded"]
+    assert [event["node"] for event in bot.meta["trace"]] == [
+        "guard",
+        "understand",
+        "retrieve",
+        "degraded",
+    ]
     assert [item.key for item in delivery.sent] == ["m-1.reply"]
     assert delivery.sent[0].payload["text"] == bot.text
     assert await runtime.mailboxes.undelivered(KEY) == []

@@ -1,0 +1,51 @@
+"""/admin/v1: the operator's minimal surface so far — pending approvals and decisions."""
+
+from typing import Any, Literal
+
+from fastapi import APIRouter, Request
+from pydantic import BaseModel, Field
+
+from agent.api.deps import components, require_admin_token
+from agent.api.errors import ApiError
+from agent.approvals import ApprovalNotFound, decide
+from agent.runtime.models import ApprovalRecord
+from agent.runtime.stores import ApprovalNotPending
+
+router = APIRouter(prefix="/admin/v1")
+
+
+class Decision(BaseModel):
+    decision: Literal["approve", "deny"]
+    note: str | None = Field(default=None, max_length=2000)
+    operator: str = Field(default="operator", min_length=1, max_length=200)
+
+
+@router.get("/approvals")
+async def list_approvals(request: Request) -> dict[str, Any]:
+    """Approvals waiting for a decision, oldest first."""
+    require_admin_token(request)
+    records = await components(request).runtime.mailboxes.pending_approvals()
+    return {"approvals": [_public(record) for record in records]}
+
+
+@router.post("/approvals/{approval_id}")
+async def decide_approval(approval_id: str, body: Decision, request: Request) -> dict[str, Any]:
+    """Approve or deny a paused action; the conversation's worker resumes the turn."""
+    require_admin_token(request)
+    mailboxes = components(request).runtime.mailboxes
+    try:
+        record = await decide(
+            mailboxes, approval_id, body.decision == "approve", body.operator, body.note
+        )
+    except ApprovalNotFound as error:
+        raise ApiError(404, str(error)) from None
+    except ApprovalNotPending as error:
+        raise ApiError(409, f"{error}; nothing changed") from None
+    return {"approval": _public(record), "queued": True}
+
+
+def _public(record: ApprovalRecord) -> dict[str, Any]:
+    data = record.to_dict()
+    data.pop("v", None)
+    data.pop("checkpoint_id", None)
+    return data

@@ -1,0 +1,70 @@
+"""``deskhand bench runtime`` at a tiny size: real API and worker processes, real Redis.
+
+No timing is asserted, only that nothing was lost, duplicated or reordered and that the
+JSON line has its fields. The bench runs as a user runs it: a separate process.
+"""
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+pytestmark = [pytest.mark.redis, pytest.mark.slow]
+
+ENTRY = "import sys; from agent.cli.main import main; sys.argv[0] = 'deskhand'; main()"
+FIELDS = {
+    "messages", "replies", "lost", "duplicates", "order_violations", "coalesced",
+    "turns_per_s", "ideal_turns_per_s", "efficiency", "cpu_ms_per_turn", "kills",
+    "redeliveries", "elapsed_s", "p50_reply_s", "p99_reply_s",
+}  # fmt: skip
+
+
+def run_bench(redis_url: str, tmp_path: Path, *options: str) -> dict[str, object]:
+    command = [sys.executable, "-c", ENTRY, "bench", "runtime", "--redis-url", redis_url]
+    done = subprocess.run(
+        [*command, *options],
+        capture_output=True,
+        text=True,
+        timeout=280,
+        cwd=tmp_path,
+        check=False,
+    )
+    assert done.returncode == 0, done.stderr[-3000:]
+    lines = done.stdout.strip().splitlines()
+    assert len(lines) == 1, done.stdout  # the JSON line alone on stdout
+    result: dict[str, object] = json.loads(lines[0])
+    return result
+
+
+def assert_clean(result: dict[str, object], messages: int) -> None:
+    assert result.keys() >= FIELDS
+    assert result["messages"] == messages
+    assert result["lost"] == 0, result
+    assert result["duplicates"] == 0, result
+    assert result["order_violations"] == 0, result
+    assert isinstance(result["replies"], int) and result["replies"] > 0
+
+
+@pytest.mark.timeout(300)
+def test_one_worker_answers_every_message_once_in_order(redis_url: str, tmp_path: Path) -> None:
+    result = run_bench(
+        redis_url, tmp_path,
+        "--conversations", "4", "--messages", "2", "--llm-latency-ms", "50",
+        "--workers", "1", "--concurrency", "2",
+    )  # fmt: skip
+    assert_clean(result, 8)
+    assert result["kills"] == 0
+
+
+@pytest.mark.timeout(300)
+def test_killed_workers_lose_nothing(redis_url: str, tmp_path: Path) -> None:
+    # Turns long enough to be cut by a kill; each worker has a slot for every conversation,
+    # so the survivor re-runs the killed worker's turns as soon as their 1 s lease ends.
+    result = run_bench(
+        redis_url, tmp_path,
+        "--conversations", "6", "--messages", "2", "--llm-latency-ms", "800",
+        "--workers", "2", "--concurrency", "6", "--kill-every-s", "3", "--lease-s", "1",
+    )  # fmt: skip
+    assert_clean(result, 12)
