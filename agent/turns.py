@@ -47,7 +47,7 @@ class TurnProcessor:
         tenants: TenantRegistry,
         usage: UsageMeter,
         turn_timeout_s: float,
-        max_attempts: int = 3,
+        max_attempts: int = 5,
     ) -> None:
         self._runner = GraphRunner(graph, turn_timeout_s)
         self._mailboxes = mailboxes
@@ -166,7 +166,9 @@ class TurnProcessor:
 
     async def _outcome(self, claim: Claim, bot: BotConfig) -> TurnOutcome:
         if claim.attempts > self._max_attempts:
-            detail = f"the turn failed {claim.attempts - 1} times"
+            detail = (
+                f"the turn did not complete {claim.attempts - 1} times (errors or worker crashes)"
+            )
             return _failsafe(claim.messages, bot, detail)
         earlier = await self._history(claim)
         last = claim.messages[-1]

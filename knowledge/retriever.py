@@ -112,32 +112,50 @@ class Retriever:
             return RetrievalResult([], 0.0)
         vector = self._queries.vector(parts)
         pool = max(self._candidates, k)
-        dense = self._store.nearest(tenant, vector, pool, locale)
+        dense = self._store.nearest_ids(tenant, vector, pool, locale)
         lexical = [chunk_id for chunk_id, _ in index.search(text, pool, locale)]
         window = max(k, self._rerank_candidates) if self._reranker else k
-        found = self._candidates_of(tenant, vector, dense, lexical, 2 * window)
+        found, chunks = self._candidates_of(tenant, vector, dense, lexical, 2 * window)
         candidates = _deduplicated(found)[:window]
         if self._reranker is not None:
             candidates, confidence = _reranked(self._reranker, text, candidates)
         else:
-            confidence = _confidence(candidates[:k], _agreed_source(dense, lexical, found))
+            confidence = _confidence(candidates[:k], _agreed_source(dense, lexical, chunks))
         return RetrievalResult([c.chunk.passage(c.cosine) for c in candidates[:k]], confidence)
 
     def _candidates_of(
         self,
         tenant: str,
         vector: Vector,
-        dense: list[tuple[StoredChunk, float]],
+        dense: list[tuple[str, float]],
         lexical: list[str],
         limit: int,
-    ) -> list[_Candidate]:
-        """The first ``limit`` fused chunks, each with its cosine similarity to the query."""
-        fused = reciprocal_rank_fusion([[chunk.id for chunk, _ in dense], lexical])[:limit]
-        known = {chunk.id: _Candidate(chunk, _clipped(score)) for chunk, score in dense}
-        missing = [chunk_id for chunk_id, _ in fused if chunk_id not in known]
-        for chunk_id, chunk in self._store.fetch(tenant, missing, vectors=True).items():
-            known[chunk_id] = _Candidate(chunk, _cosine(vector, chunk.vector))
-        return [known[chunk_id] for chunk_id, _ in fused if chunk_id in known]
+    ) -> tuple[list[_Candidate], dict[str, StoredChunk]]:
+        """The first ``limit`` fused chunks, each with its cosine similarity to the query,
+        and every chunk read (the fused ones and each list's best). Only these few are read
+        from the store: the candidate lists are ids."""
+        fused = [
+            chunk_id for chunk_id, _ in reciprocal_rank_fusion([[i for i, _ in dense], lexical])
+        ]
+        fused = fused[:limit]
+        cosines = dict(dense)
+        wanted = list(
+            dict.fromkeys([*fused, *(ids[0] for ids in ([i for i, _ in dense], lexical) if ids)])
+        )
+        needs_vectors = any(chunk_id not in cosines for chunk_id in wanted)
+        chunks = self._store.fetch(tenant, wanted, vectors=needs_vectors)
+        found = []
+        for chunk_id in fused:
+            chunk = chunks.get(chunk_id)
+            if chunk is None:
+                continue
+            cosine = cosines.get(chunk_id)
+            found.append(
+                _Candidate(
+                    chunk, _clipped(cosine if cosine is not None else _cosine(vector, chunk.vector))
+                )
+            )
+        return found, chunks
 
 
 def _deduplicated(candidates: Sequence[_Candidate]) -> list[_Candidate]:
@@ -153,14 +171,15 @@ def _deduplicated(candidates: Sequence[_Candidate]) -> list[_Candidate]:
 
 
 def _agreed_source(
-    dense: list[tuple[StoredChunk, float]], lexical: list[str], found: Sequence[_Candidate]
+    dense: list[tuple[str, float]], lexical: list[str], chunks: dict[str, StoredChunk]
 ) -> str | None:
     """The document of both the best dense chunk and the best BM25 chunk, if it is one."""
     if not dense or not lexical:
         return None
-    source = dense[0][0].source
-    top_lexical = next((c.chunk for c in found if c.chunk.id == lexical[0]), None)
-    return source if top_lexical is not None and top_lexical.source == source else None
+    top_dense, top_lexical = chunks.get(dense[0][0]), chunks.get(lexical[0])
+    if top_dense is None or top_lexical is None:
+        return None
+    return top_dense.source if top_dense.source == top_lexical.source else None
 
 
 def _confidence(returned: Sequence[_Candidate], agreed: str | None) -> float:

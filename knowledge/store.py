@@ -174,6 +174,29 @@ class KnowledgeStore:
             return []
         return list(scored_chunks(result))
 
+    def nearest_ids(
+        self, tenant: str, vector: Vector, n: int, locale: str | None = None
+    ) -> list[tuple[str, float]]:
+        """The ids of the ``n`` chunks closest to ``vector`` and their cosine similarity,
+        best first; no text is read (``fetch`` the few that are kept)."""
+        collection = self._collection(tenant)
+        if collection is None or n < 1:
+            return []
+        try:
+            with translated(f"cannot search the knowledge base of {tenant}", gone_ok=True):
+                result = collection.query(
+                    query_embeddings=np.asarray([vector], dtype=np.float32),
+                    n_results=n,
+                    where={"locale": locale} if locale else None,
+                    include=["distances"],
+                )
+        except CollectionGone:
+            self._forget(collection.name)
+            return []
+        ids = result["ids"][0] if result["ids"] else []
+        distances = (result["distances"] or [[]])[0]
+        return [(i, 1.0 - float(d)) for i, d in zip(ids, distances, strict=True)]
+
     def fetch(
         self, tenant: str, ids: Sequence[str], vectors: bool = False
     ) -> dict[str, StoredChunk]:

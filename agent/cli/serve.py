@@ -74,6 +74,9 @@ async def _run_workers(settings: Settings) -> None:
     loop = asyncio.get_running_loop()
     for signum in (signal.SIGINT, signal.SIGTERM):
         loop.add_signal_handler(signum, stop.set)
+    # Load the embedding model before claiming anything: a conversation claimed by a
+    # worker that is still loading waits for it.
+    await asyncio.to_thread(parts.retriever.warm_up)
     console.print(
         f"deskhand worker: up to {settings.worker_concurrency} turns at once "
         f"on the {settings.mode} runtime"

@@ -125,13 +125,16 @@ return 1
 
 _REMAINING = """
 return {redis.call('llen', KEYS[1]), redis.call('llen', KEYS[2]),
-        redis.call('lindex', KEYS[1], 0) or '', redis.call('get', KEYS[3]) or ''}
+        redis.call('lindex', KEYS[1], 0) or '', redis.call('get', KEYS[3]) or '',
+        redis.call('lindex', KEYS[1], -1) or ''}
 """
 
 _RESCHEDULE = """
 local t = redis.call('time')
 local now = t[1] * 1000 + math.floor(t[2] / 1000)
-redis.call('zadd', KEYS[1], now + tonumber(ARGV[2]), ARGV[1])
+local due = now + tonumber(ARGV[2])
+if ARGV[4] ~= '' then due = math.min(due, tonumber(ARGV[4])) end
+redis.call('zadd', KEYS[1], due, ARGV[1])
 if ARGV[3] == '' then redis.call('zrem', KEYS[2], ARGV[1])
 else redis.call('zadd', KEYS[2], ARGV[3], ARGV[1]) end
 redis.call('lpush', KEYS[3], '1')
@@ -357,20 +360,22 @@ class RedisMailboxes:
 
     async def _reschedule_if_needed(self, key: str, delay_s: float) -> None:
         parts = ("mailbox", "pending", "held")
-        waiting, undelivered, head, held = await self._run(
+        waiting, undelivered, head, held, tail = await self._run(
             "remaining", [self._conv(key, part) for part in parts], []
         )
         if int(waiting) == 0 and int(undelivered) == 0:
             await self._guard(self._redis.zrem(self._keys.queue("waiting"), key))
             return
-        oldest = ""
+        oldest, due = "", ""
         if int(waiting) > 0:
             message = json.loads(head)
             oldest = "" if message["message_id"] == _text(held) else repr(message["received_at"])
+            if delay_s <= 0:  # messages that came during the turn: in order of arrival
+                due = str(int(float(json.loads(tail)["received_at"]) * 1000))
         await self._run(
             "reschedule",
             [self._keys.queue("ready"), self._keys.queue("waiting"), self._keys.queue("signal")],
-            [key, _ms(delay_s), oldest],
+            [key, _ms(delay_s), oldest, due],
         )
 
     async def _index_customer(self, message: InboundMessage) -> None:

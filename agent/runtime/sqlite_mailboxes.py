@@ -244,7 +244,7 @@ class SqliteMailboxes:
         if not head and not await self.undelivered(key):
             self._waiting.pop(key, None)
             return
-        self._ready[key] = time.monotonic() + delay_s
+        self._ready[key] = await self._due(key, delay_s, bool(head))
         if not head or head[0].message_id == self._held.get(key):
             self._waiting.pop(key, None)
         else:
@@ -348,6 +348,23 @@ class SqliteMailboxes:
         ):
             rows = await cursor.fetchall()
         return [str(row[0]) for row in rows]
+
+    async def _due(self, conversation_key: str, delay_s: float, waiting: bool) -> float:
+        """When a released conversation is ready: after ``delay_s``, or, for messages that
+        came during its turn, as of the newest one's arrival (first come, first served)."""
+        now = time.monotonic()
+        if delay_s > 0 or not waiting:
+            return now + delay_s
+        async with (
+            self._database.transaction() as db,
+            db.execute(
+                "SELECT MAX(received_at) FROM mailbox WHERE conversation_key = ?",
+                (conversation_key,),
+            ) as cursor,
+        ):
+            row = await cursor.fetchone()
+        newest = float(row[0]) if row and row[0] is not None else time.time()
+        return min(now, now - (time.time() - newest))
 
     def _current(self, claim: Claim) -> _Lease:
         lease = self._leases.get(claim.conversation_key)

@@ -107,9 +107,15 @@ class WorkerPool:
             log.exception("could not release a conversation; its lease will expire")
 
     async def _with_lease(self, claim: Claim, handler: Handler) -> object:
-        """Run the handler while renewing the lease; cancel it if the lease is lost."""
+        """Run the handler while renewing the lease; cancel it if the lease is lost.
+
+        The keeper stops on an event, not by cancellation: on Python 3.11 a cancel that
+        lands while a Redis command completes can be swallowed (``asyncio.wait_for``), and a
+        keeper that missed it would renew the lease, and hold the conversation, forever.
+        """
         turn = asyncio.create_task(handler(claim))
-        keeper = asyncio.create_task(self._keep_lease(claim, turn))
+        finished = asyncio.Event()
+        keeper = asyncio.create_task(self._keep_lease(claim, turn, finished))
         try:
             return await turn
         except asyncio.CancelledError:
@@ -118,14 +124,19 @@ class WorkerPool:
                 raise lost from None
             raise
         finally:
-            keeper.cancel()
-            with contextlib.suppress(asyncio.CancelledError, StaleClaim):
+            finished.set()
+            with contextlib.suppress(StaleClaim):
                 await keeper
 
-    async def _keep_lease(self, claim: Claim, turn: "asyncio.Task[object]") -> None:
+    async def _keep_lease(
+        self, claim: Claim, turn: "asyncio.Task[object]", finished: asyncio.Event
+    ) -> None:
         interval = self._config.lease_s / 3
-        while True:
-            await asyncio.sleep(interval)
+        while not finished.is_set():
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(finished.wait(), interval)
+            if finished.is_set() or turn.done():
+                return
             try:
                 await self._mailboxes.renew(claim, self._config.lease_s)
             except StaleClaim:

@@ -371,3 +371,20 @@ class TestApprovals:
         await boxes.erase(KEY)
         assert await boxes.approval(record.id) is None
         assert await boxes.pending_approvals() == []
+
+
+async def test_messages_that_came_during_a_turn_keep_their_place_in_line(
+    conversations: Conversations,
+) -> None:
+    boxes = conversations.mailboxes
+    await boxes.append(msg("m-1", conversation="a"), delay_s=0)
+    turn = await boxes.claim(LEASE, limit=10)
+    assert turn is not None and turn.conversation_key == "demo:generic:a"
+    await boxes.append(msg("m-2", conversation="a"), delay_s=0)  # while a's turn runs
+    await asyncio.sleep(0.05)
+    await boxes.append(msg("m-1", conversation="b"), delay_s=0)  # a newer conversation
+    await asyncio.sleep(0.05)
+    await boxes.commit(turn, TurnCommit(1, (reply("m-1"),)))
+    await boxes.release(turn)
+    following = await boxes.claim(LEASE, limit=10)
+    assert following is not None and following.conversation_key == "demo:generic:a"

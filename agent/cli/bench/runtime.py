@@ -345,7 +345,7 @@ async def _measure(
         stop_kills.set()
         progress.cancel()
         await asyncio.gather(killer, progress, return_exceptions=True)
-    await _drain(redis, endpoints.redis_prefix, options)
+    await _drain(redis, endpoints.redis_prefix)
     log(f"all answered or given up on; {_load()}")
     await _diagnose(redis, endpoints.redis_prefix, ledger)
     for proc in stack.counted():
@@ -400,7 +400,7 @@ async def _progress(ledger: Ledger, total: int, every_s: float = 10.0) -> None:
         )
 
 
-async def _drain(redis: Redis, prefix: str, options: Options) -> None:
+async def _drain(redis: Redis, prefix: str) -> None:
     """Wait until no conversation is pending or held (late re-runs would show here)."""
     ready = f"{prefix}{{queue}}:ready"
     deadline = time.monotonic() + DRAIN_TIMEOUT_S
@@ -417,8 +417,12 @@ async def _diagnose(redis: Redis, prefix: str, ledger: Ledger, most: int = 5) ->
     stuck = sorted({s.conversation for m, s in ledger.sent.items() if m not in ledger.answered_at})
     if stuck:
         log(f"{len(stuck)} conversation(s) hold unanswered messages: {', '.join(stuck[:20])}")
+    members = await redis.zrange(f"{prefix}{{queue}}:ready", 0, -1)
+    queued = [_text(key) for key in members if isinstance(key, bytes | str)]
+    if queued:
+        log(f"{len(queued)} conversation(s) still scheduled or locked: {', '.join(queued[:20])}")
     now_ms = int(time.time() * 1000)
-    for key in stuck[:most]:
+    for key in [*stuck[:most], *(k for k in queued[:most] if k not in stuck[:most])]:
         part = f"{prefix}conv:{{{key}}}:"
         ready = await redis.zscore(f"{prefix}{{queue}}:ready", key)
         waiting = await redis.zscore(f"{prefix}{{queue}}:waiting", key)
@@ -547,6 +551,10 @@ async def _answers(url: str) -> bool:
             return (await http.get(url)).status_code == 200
     except httpx.HTTPError:
         return False
+
+
+def _text(raw: bytes | str) -> str:
+    return raw.decode() if isinstance(raw, bytes) else raw
 
 
 async def _delete_keys(redis: Redis, prefix: str) -> None:

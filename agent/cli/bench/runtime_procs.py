@@ -28,7 +28,11 @@ ENTRY = "import sys; from agent.cli.main import main; sys.argv[0] = 'deskhand'; 
 WORKER_READY = "deskhand worker:"
 STOP_GRACE_S = 10.0
 # DESKHAND_* variables of the caller's environment that still apply (the embedding model).
-PASSED_SETTINGS = ("DESKHAND_EMBEDDING_MODEL", "DESKHAND_EMBEDDING_DEVICE")
+PASSED_SETTINGS = (
+    "DESKHAND_EMBEDDING_MODEL",
+    "DESKHAND_EMBEDDING_DEVICE",
+    "DESKHAND_EMBEDDING_BACKEND",
+)
 
 
 class BenchSetupError(RuntimeError):
