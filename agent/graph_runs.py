@@ -12,7 +12,7 @@ from typing import Any
 from langgraph.types import Command
 
 from agent.errors import DeskhandError
-from agent.graph.state import TurnState
+from agent.graph.state import TurnState, turn_language
 from agent.outcome import TurnOutcome
 from agent.runtime.models import ApprovalRecord, approval_id
 
@@ -59,11 +59,13 @@ class GraphRunner:
         self, result: dict[str, Any], conversation_key: str, customer_id: str
     ) -> TurnOutcome:
         trace = result.get("trace", [])
+        language = turn_language(result)  # type: ignore[arg-type]
         interrupts = result.get("__interrupt__") or []
         if not interrupts:
-            return TurnOutcome(result.get("reply"), result.get("escalation"), trace)
+            reply, escalation = result.get("reply"), result.get("escalation")
+            return TurnOutcome(reply, escalation, trace, language=language)
         record = await self._record(interrupts[0].value, conversation_key, customer_id)
-        return TurnOutcome(None, None, trace, approval=record)
+        return TurnOutcome(None, None, trace, approval=record, language=language)
 
     async def _record(
         self, request: dict[str, Any], conversation_key: str, customer_id: str

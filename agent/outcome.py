@@ -12,3 +12,4 @@ class TurnOutcome:
     escalation: Escalation | None = None
     trace: list[TraceEvent] = field(default_factory=list)
     approval: ApprovalRecord | None = None  # the turn paused for a person's decision
+    language: str | None = None  # the customer's, as the guard read it

@@ -11,6 +11,7 @@ import time
 from dataclasses import replace
 
 from agent.config.botfile import BotConfig
+from agent.config.localized import localized
 from agent.config.tenants import TenantRegistry
 from agent.delivery import Delivery, approval_item, reply_item, turn_items
 from agent.graph.prompts import history_messages
@@ -29,6 +30,7 @@ from agent.runtime.models import (
     TurnCommit,
 )
 from agent.runtime.stores import Mailboxes, TranscriptStore
+from agent.safety import detect_language
 from agent.turn_records import bot_entry, escalated, label, model_tokens
 from tools.errors import DeliveryError
 
@@ -83,7 +85,8 @@ class TurnProcessor:
         state = await self._transcripts.state(key)
         head = claim.messages[0] if claim.messages else None
         if head is not None and head.from_customer and (state is None or state.mode is Mode.AUTO):
-            text = self._tenants.get(head.tenant).limits.busy_message
+            bot = self._tenants.get(head.tenant)
+            text = localized(bot.limits.busy_message, _language(bot, (head,)))
             item = reply_item(f"{head.message_id}.holding", (head,), text)
             meta = {"in_reply_to": head.message_id, "holding": True}
             entry = TranscriptEntry(Author.BOT, text, item.key, meta=meta)
@@ -150,7 +153,9 @@ class TurnProcessor:
         self, claim: Claim, state: ConversationState, outcome: TurnOutcome, bot: BotConfig
     ) -> None:
         if outcome.approval is not None and outcome.reply is None:
-            outcome = replace(outcome, reply=Reply(bot.escalation.approval_message))
+            language = outcome.language or _language(bot, claim.messages)
+            text = localized(bot.escalation.approval_message, language)
+            outcome = replace(outcome, reply=Reply(text))
         reply = bot_entry(claim.messages, outcome)
         items = turn_items(claim.messages, reply, outcome)
         if outcome.approval is not None:
@@ -222,4 +227,12 @@ def _failsafe(
         summary=f"Customer wrote: {wrote or '(an operator decision)'}\nWhy handed off: {detail}",
         detail=detail,
     )
-    return TurnOutcome(Reply(bot.escalation.holding_message), escalation)
+    text = localized(bot.escalation.holding_message, _language(bot, messages))
+    return TurnOutcome(Reply(text), escalation)
+
+
+def _language(bot: BotConfig, messages: tuple[InboundMessage, ...]) -> str | None:
+    """The language the customer wrote in, or their profile's."""
+    text = " ".join(message.text for message in messages if message.from_customer)
+    found = detect_language(text, tuple(bot.languages)) if text else None
+    return found or (messages[-1].customer.locale if messages else None)

@@ -158,44 +158,38 @@ class KnowledgeStore:
         self, tenant: str, vector: Vector, n: int, locale: str | None = None
     ) -> list[tuple[StoredChunk, float]]:
         """The ``n`` chunks closest to ``vector`` and their cosine similarity, best first."""
-        collection = self._collection(tenant)
-        if collection is None or n < 1:
-            return []
-        try:
-            with translated(f"cannot search the knowledge base of {tenant}", gone_ok=True):
-                result = collection.query(
-                    query_embeddings=np.asarray([vector], dtype=np.float32),
-                    n_results=n,
-                    where={"locale": locale} if locale else None,
-                    include=["documents", "metadatas", "distances"],
-                )
-        except CollectionGone:
-            self._forget(collection.name)
-            return []
-        return list(scored_chunks(result))
+        result = self._query(tenant, vector, n, locale, ["documents", "metadatas", "distances"])
+        return list(scored_chunks(result)) if result is not None else []
 
     def nearest_ids(
         self, tenant: str, vector: Vector, n: int, locale: str | None = None
     ) -> list[tuple[str, float]]:
         """The ids of the ``n`` chunks closest to ``vector`` and their cosine similarity,
         best first; no text is read (``fetch`` the few that are kept)."""
+        result = self._query(tenant, vector, n, locale, ["distances"])
+        if result is None or not result["ids"]:
+            return []
+        distances = (result["distances"] or [[]])[0]
+        return [(i, 1.0 - float(d)) for i, d in zip(result["ids"][0], distances, strict=True)]
+
+    def _query(
+        self, tenant: str, vector: Vector, n: int, locale: str | None, include: list[Any]
+    ) -> Any:
+        """Chroma's answer to a nearest-neighbour query, or None (no collection, ``n`` < 1)."""
         collection = self._collection(tenant)
         if collection is None or n < 1:
-            return []
+            return None
         try:
             with translated(f"cannot search the knowledge base of {tenant}", gone_ok=True):
-                result = collection.query(
+                return collection.query(
                     query_embeddings=np.asarray([vector], dtype=np.float32),
                     n_results=n,
                     where={"locale": locale} if locale else None,
-                    include=["distances"],
+                    include=include,
                 )
         except CollectionGone:
             self._forget(collection.name)
-            return []
-        ids = result["ids"][0] if result["ids"] else []
-        distances = (result["distances"] or [[]])[0]
-        return [(i, 1.0 - float(d)) for i, d in zip(ids, distances, strict=True)]
+            return None
 
     def fetch(
         self, tenant: str, ids: Sequence[str], vectors: bool = False

@@ -88,8 +88,10 @@ def show(reply: Reply, out: Console) -> None:
         out.print(f"  [yellow]waiting for an operator: deskhand approve {reply.approval['id']}[/]")
     if reply.escalation:
         out.print(f"  [yellow]handed to a person ({reply.escalation.get('reason')})[/]")
-    elif reply.degraded:
+    elif reply.degraded and reply.citations:
         out.print("  [dim](degraded mode: quoted from the knowledge base, no model)[/]")
+    elif reply.degraded:
+        out.print("  [dim](degraded mode: answered without a model)[/]")
 
 
 def _client(tenant: str, url: str | None, secret: str | None, token: str | None) -> DeskhandClient:

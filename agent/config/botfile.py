@@ -21,6 +21,14 @@ from agent.config.defaults import HUMAN_REQUEST_PHRASES
 from agent.config.errors import describe_validation_error
 from agent.config.helpdesk import BuiltinHelpdesk, HelpdeskConfig
 from agent.config.intents import Intents
+from agent.config.localized import (
+    APPROVAL,
+    BUSY,
+    DECLINED,
+    HOLDING,
+    NEUTRAL,
+    Localized,
+)
 from agent.errors import ConfigError
 from tools.envref import MissingVariable, expand_references
 from tools.http_tools.hosts import HostPattern
@@ -37,12 +45,8 @@ class GuardConfig(_Strict):
     """What the guard does before anything acts on a message."""
 
     max_message_chars: int = Field(default=4000, ge=100, le=100_000)
-    injection_reply: str = Field(
-        default=(
-            "I can help with questions about your orders, your account and our products. "
-            "What can I do for you?"
-        ),
-        min_length=1,
+    injection_reply: Localized = Field(
+        default_factory=lambda: dict(NEUTRAL),
         description="The answer to a message that tries to change the assistant's instructions.",
     )
 
@@ -87,10 +91,7 @@ class EscalationConfig(_Strict):
     human_request_phrases: dict[str, list[str]] = Field(
         default_factory=lambda: {k: list(v) for k, v in HUMAN_REQUEST_PHRASES.items()}
     )
-    holding_message: str = (
-        "I'm passing this conversation to a member of our team. "
-        "They will reply here as soon as they can."
-    )
+    holding_message: Localized = Field(default_factory=lambda: dict(HOLDING))
     frustration_turns: int | None = Field(
         default=2, ge=1, description="Consecutive negative customer turns; null: never."
     )
@@ -119,14 +120,8 @@ class EscalationConfig(_Strict):
         default_factory=dict,
         description="Priority per escalation reason (e.g. sensitive_topic: urgent).",
     )
-    approval_message: str = (
-        "A member of our team needs to confirm this before I can go ahead. "
-        "You'll hear back here as soon as they have."
-    )
-    declined_message: str = (
-        "A member of our team reviewed your request and couldn't approve it this time. "
-        "Is there anything else I can help with?"
-    )
+    approval_message: Localized = Field(default_factory=lambda: dict(APPROVAL))
+    declined_message: Localized = Field(default_factory=lambda: dict(DECLINED))
 
     @field_validator("priorities")
     @classmethod
@@ -212,12 +207,8 @@ class LimitsConfig(_Strict):
     model_tokens_per_day: int | None = Field(
         default=None, ge=1, description="Model tokens per UTC day; then answers go degraded."
     )
-    busy_message: str = Field(
-        default=(
-            "Thanks for your patience. We're handling more conversations than usual right "
-            "now; we'll answer you here shortly."
-        ),
-        min_length=1,
+    busy_message: Localized = Field(
+        default_factory=lambda: dict(BUSY),
         description="Sent when a message has waited longer than DESKHAND_MAX_MESSAGE_AGE_S.",
     )
 

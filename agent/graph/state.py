@@ -147,3 +147,9 @@ def turn_input(
         "reply": None,
         "trace": NewTurn(),
     }
+
+
+def turn_language(state: TurnState) -> str | None:
+    """The customer's language as the guard read it, or as the conversation established it."""
+    signals, memory = state.get("signals"), state.get("memory")
+    return (signals.language if signals else None) or (memory.language if memory else None)

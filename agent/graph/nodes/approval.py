@@ -11,9 +11,10 @@ from typing import Any
 
 from langgraph.types import interrupt
 
+from agent.config.localized import localized
 from agent.graph.deps import GraphDeps
 from agent.graph.nodes.tools import failed
-from agent.graph.state import Reply, TraceEvent, TurnState
+from agent.graph.state import Reply, TraceEvent, TurnState, turn_language
 from agent.llm.types import ChatMessage
 from tools.context import ToolContext
 from tools.errors import ToolExecutionError
@@ -55,7 +56,7 @@ def _declined(deps: GraphDeps, state: TurnState, decision: dict[str, Any]) -> di
     bot = deps.tenants.get(state["tenant"])
     detail = {"approved": False, "by": decision.get("by"), "note": decision.get("note")}
     return {
-        "reply": Reply(bot.escalation.declined_message),
+        "reply": Reply(localized(bot.escalation.declined_message, turn_language(state))),
         "pending_approval": None,
         "trace": [TraceEvent("approval", detail)],
     }

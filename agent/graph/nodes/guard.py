@@ -4,6 +4,7 @@ redaction of traces and the reply's language."""
 
 from typing import Any
 
+from agent.config.localized import localized
 from agent.graph.deps import GraphDeps
 from agent.graph.state import Memory, Reply, Signals, TraceEvent, TurnState
 from agent.safety import detect_language, find_pii, inspect_message, is_negative, sensitive_topic
@@ -45,7 +46,7 @@ def make_guard(deps: GraphDeps) -> Any:
         }
         update: dict[str, Any] = {"message": text, "signals": signals}
         if signals.injection and not signals.abuse:
-            update["reply"] = Reply(bot.guard.injection_reply)
+            update["reply"] = Reply(localized(bot.guard.injection_reply, signals.language))
         return {**update, "trace": [TraceEvent("guard", detail)]}
 
     return guard

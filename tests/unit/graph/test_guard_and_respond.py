@@ -129,3 +129,12 @@ async def test_facts_from_earlier_turns_reach_the_model(
     await graph.ainvoke(turn("Can I change the delivery address?"), THREAD)
     newest = model.requests[1]["messages"][-1]["content"]
     assert "Mentioned earlier: order id BL-10234" in newest
+
+
+async def test_hand_offs_speak_the_customers_language(
+    make_graph: MakeGraph, llm: ChatClient, model: ScriptedModelServer
+) -> None:
+    result = await make_graph(llm=llm).ainvoke(turn("Quiero hablar con una persona, por favor"))
+    assert result["reply"].text.startswith("Paso esta conversación")
+    german = await make_graph(llm=llm).ainvoke(turn("Ich möchte mit einem Menschen sprechen"))
+    assert "Brightleaf-Team" in german["reply"].text
