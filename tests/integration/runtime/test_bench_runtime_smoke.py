@@ -1,7 +1,7 @@
 """``deskhand bench runtime`` at a tiny size: real API and worker processes, real Redis.
 
-No timing is asserted, only that nothing was lost, duplicated or reordered and that the
-JSON line has its fields. The bench runs as a user runs it: a separate process.
+No timing is asserted, only that every message was answered, none twice, none out of
+order, and that the JSON line has its fields. The bench runs as a user runs it: a separate process.
 """
 
 import json
@@ -39,9 +39,11 @@ def run_bench(redis_url: str, tmp_path: Path, *options: str) -> dict[str, object
 
 
 def assert_clean(result: dict[str, object], messages: int) -> None:
+    """Every message answered once, in order. Being late (``lost``: no reply within 30 s)
+    depends on the machine's load, so it is not asserted: no timing in these tests."""
     assert result.keys() >= FIELDS
     assert result["messages"] == messages
-    assert result["lost"] == 0, result
+    assert result["unanswered"] == 0, result
     assert result["duplicates"] == 0, result
     assert result["order_violations"] == 0, result
     assert isinstance(result["replies"], int) and result["replies"] > 0
