@@ -399,6 +399,32 @@ class TestWorkerPool:
         assert outcomes == ["committed by attempt 2"]
 
 
+async def test_the_watchdog_holds_a_message_that_waited_too_long(runtime: Runtime) -> None:
+    held: list[str] = []
+
+    async def busy(claim: Claim) -> float:  # every slot is taken by a long turn
+        await asyncio.sleep(1.5)
+        return 0.0
+
+    async def hold(claim: Claim) -> None:
+        held.extend(m.message_id for m in claim.messages)
+        await runtime.mailboxes.mark_held(claim.conversation_key)
+
+    config = PoolConfig(
+        concurrency=1, lease_s=5, idle_wait_s=0.05, max_message_age_s=0.3, watchdog_every_s=0.1
+    )
+    pool = WorkerPool(runtime.mailboxes, busy, hold, config)
+    stop = asyncio.Event()
+    task = asyncio.create_task(pool.run(stop))
+    await runtime.mailboxes.append(message(message_id="m-a"), delay_s=0)
+    await asyncio.sleep(0.1)
+    other = InboundMessage("demo", "generic", "c-2", "m-b", "hello?", Customer("cust_2"))
+    await runtime.mailboxes.append(other, delay_s=0)  # waits: the only slot is busy
+    await _until(lambda: held == ["m-b"], timeout_s=1.2)  # before the busy turn ends
+    stop.set()
+    await asyncio.wait_for(task, 3)
+
+
 async def _never_hold(claim: Claim) -> None:
     raise AssertionError("no holding reply expected")
 
