@@ -6,7 +6,7 @@ from typing import Any
 from agent.graph.state import Escalation, Reply
 from agent.outcome import TurnOutcome
 from agent.runtime.models import Author, ConversationState, InboundMessage, Mode, TranscriptEntry
-from agent.trace_redaction import redact_data
+from agent.safety import redact_nested
 
 
 def bot_entry(answered: tuple[InboundMessage, ...], outcome: TurnOutcome) -> TranscriptEntry:
@@ -26,7 +26,7 @@ def bot_entry(answered: tuple[InboundMessage, ...], outcome: TurnOutcome) -> Tra
         }
     if outcome.approval is not None:
         meta["approval"] = {"id": outcome.approval.id, "tool": outcome.approval.tool}
-    meta["trace"] = redact_data([asdict(event) for event in outcome.trace])
+    meta["trace"] = redact_nested([asdict(event) for event in outcome.trace])
     return TranscriptEntry(
         Author.BOT, reply.text, f"{last}.reply", citations=reply.citations, meta=meta
     )

@@ -5,7 +5,7 @@ from typing import Annotated, Any
 import httpx
 import typer
 
-from agent.cli.common import console, fail, settings_or_exit
+from agent.cli.common import console, fail, local_url, settings_or_exit
 
 UrlOption = typer.Option(help="deskhand's base URL (default: from DESKHAND_HOST/PORT).")
 
@@ -30,8 +30,7 @@ def approve(
     settings = settings_or_exit()
     if settings.admin_token is None:
         fail("set DESKHAND_ADMIN_TOKEN (the same as the server's) to use the admin API", code=2)
-    host = "127.0.0.1" if settings.host in ("0.0.0.0", "::") else settings.host  # noqa: S104
-    base = url or f"http://{host}:{settings.port}"
+    base = url or local_url(settings)
     headers = {"authorization": f"Bearer {settings.admin_token.get_secret_value()}"}
     with httpx.Client(base_url=base, headers=headers, timeout=10) as http:
         if list_pending:

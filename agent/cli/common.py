@@ -28,6 +28,12 @@ def warn(message: str) -> None:
     errors.print(f"[bold yellow]warning:[/] {escape(message)}", highlight=False, soft_wrap=True)
 
 
+def local_url(settings: Settings) -> str:
+    """Where this machine reaches the API the settings describe (a wildcard bind: loopback)."""
+    host = "127.0.0.1" if settings.host in ("0.0.0.0", "::") else settings.host  # noqa: S104
+    return f"http://{host}:{settings.port}"
+
+
 def settings_or_exit(env_file: Path | None = Path(".env")) -> Settings:
     try:
         return load_settings(env_file)

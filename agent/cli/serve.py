@@ -11,6 +11,7 @@ from agent.cli.common import (
     console,
     fail,
     friendly_errors,
+    local_url,
     settings_or_exit,
     setup_logging,
     warn,
@@ -101,9 +102,8 @@ def _preflight(settings: Settings) -> None:
 
 
 def _announce(settings: Settings) -> None:
-    host = "127.0.0.1" if settings.host in ("0.0.0.0", "::") else settings.host  # noqa: S104
     model = settings.llm_base_url or "none (degraded mode: knowledge-base quotes or hand-off)"
-    console.print(f"[bold green]deskhand[/] serving on [bold]http://{host}:{settings.port}[/]")
+    console.print(f"[bold green]deskhand[/] serving on [bold]{local_url(settings)}[/]")
     console.print(f"  mode: {settings.mode} · data: {settings.data_dir}", soft_wrap=True)
     console.print(f"  model: {model}", soft_wrap=True)
     console.print(

@@ -6,7 +6,7 @@ import typer
 from rich.console import Console
 
 from agent.cli.client import ClientError, DemoCustomer, DeskhandClient, Reply
-from agent.cli.common import console, fail, settings_or_exit
+from agent.cli.common import console, fail, local_url, settings_or_exit
 from agent.config.tenants import TenantRegistry
 from agent.errors import DeskhandError
 
@@ -107,8 +107,7 @@ def _client(tenant: str, url: str | None, secret: str | None, token: str | None)
         secret = secret or generic.signing_secrets[0].get_secret_value()
         if token is None and bot.api_tokens:
             token = bot.api_tokens[0].get_secret_value()
-    host = "127.0.0.1" if settings.host in ("0.0.0.0", "::") else settings.host  # noqa: S104
-    return DeskhandClient(url or f"http://{host}:{settings.port}", tenant, secret, token)
+    return DeskhandClient(url or local_url(settings), tenant, secret, token)
 
 
 def _new_conversation() -> str:

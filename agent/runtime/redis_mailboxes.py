@@ -301,9 +301,18 @@ class RedisMailboxes:
         return ApprovalRecord.from_dict(json.loads(raw)) if raw else None
 
     async def pending_approvals(self) -> list[ApprovalRecord]:
-        ids = await self._guard(self._redis.zrange(self._keys.queue("approvals"), 0, 199))
-        records = [await self.approval(_text(i)) for i in ids]
-        return [r for r in records if r is not None and r.status is ApprovalStatus.PENDING]
+        ids = [
+            _text(i)
+            for i in await self._guard(self._redis.zrange(self._keys.queue("approvals"), 0, 199))
+        ]
+        located = [(i, approval_conversation(i)) for i in ids]
+        pipe = self._redis.pipeline(transaction=False)  # one round trip, not one per approval
+        for approval, key in located:
+            if key is not None:
+                pipe.hget(self._conv(key, "approvals"), approval)
+        raw = await self._guard(pipe.execute())
+        records = [ApprovalRecord.from_dict(json.loads(item)) for item in raw if item]
+        return [r for r in records if r.status is ApprovalStatus.PENDING]
 
     async def decide(self, record: ApprovalRecord, decision: InboundMessage) -> ApprovalRecord:
         key = record.conversation_key
@@ -380,8 +389,10 @@ class RedisMailboxes:
 
     async def _index_customer(self, message: InboundMessage) -> None:
         index = self._keys.customer(message.tenant, message.customer.id)
-        await self._guard(self._redis.sadd(index, message.conversation_key))
-        await self._guard(self._redis.expire(index, self._retention_s))
+        pipe = self._redis.pipeline(transaction=False)  # one round trip on the webhook path
+        pipe.sadd(index, message.conversation_key)
+        pipe.expire(index, self._retention_s)
+        await self._guard(pipe.execute())
 
     def _conv(self, conversation_key: str, part: str) -> str:
         return self._keys.conversation(conversation_key, part)

@@ -18,7 +18,7 @@ if TYPE_CHECKING:
     from agent.safety.injection import GuardVerdict, inspect_message
     from agent.safety.language import detect_language
     from agent.safety.logging_filter import PiiRedactingFilter
-    from agent.safety.pii import PiiMatch, find_pii, redact
+    from agent.safety.pii import PiiMatch, find_pii, redact, redact_nested
     from agent.safety.topics import is_negative, sensitive_topic
 
 _HOMES = {
@@ -31,6 +31,7 @@ _HOMES = {
     "PiiMatch": "pii",
     "find_pii": "pii",
     "redact": "pii",
+    "redact_nested": "pii",
     "is_negative": "topics",
     "sensitive_topic": "topics",
 }
@@ -46,6 +47,7 @@ __all__ = [
     "inspect_message",
     "is_negative",
     "redact",
+    "redact_nested",
     "sensitive_topic",
 ]
 

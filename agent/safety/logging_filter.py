@@ -10,9 +10,8 @@ they are.
 """
 
 import logging
-from typing import Any
 
-from agent.safety.pii import redact
+from agent.safety.pii import redact, redact_nested
 
 _STANDARD = frozenset(logging.LogRecord("", 0, "", 0, "", (), None).__dict__) | {
     "message",
@@ -33,19 +32,5 @@ class PiiRedactingFilter(logging.Filter):
             record.msg, record.args = redact(message), ()
         for key, value in list(record.__dict__.items()):
             if key not in _STANDARD and not key.startswith("_"):
-                setattr(record, key, _redacted(value, 0))
+                setattr(record, key, redact_nested(value, _MAX_DEPTH))
         return True
-
-
-def _redacted(value: Any, depth: int) -> Any:
-    if isinstance(value, str):
-        return redact(value)
-    if depth >= _MAX_DEPTH:
-        return value
-    if isinstance(value, dict):
-        return {key: _redacted(item, depth + 1) for key, item in value.items()}
-    if isinstance(value, list):
-        return [_redacted(item, depth + 1) for item in value]
-    if isinstance(value, tuple):
-        return tuple(_redacted(item, depth + 1) for item in value)
-    return value

@@ -42,6 +42,7 @@ VAT numbers, German/French/Spanish national ids without their check digits.
 import re
 from collections.abc import Callable
 from dataclasses import dataclass
+from typing import Any
 
 from agent.safety._text import fold
 
@@ -77,6 +78,23 @@ def redact(text: str) -> str:
         position = match.end
     parts.append(text[position:])
     return "".join(parts)
+
+
+def redact_nested(value: Any, max_depth: int | None = None) -> Any:
+    """``value`` with every string redacted, walking dicts, lists and tuples (new containers;
+    the caller's are not changed) down to ``max_depth`` levels (None: all)."""
+    if isinstance(value, str):
+        return redact(value)
+    if max_depth is not None and max_depth <= 0:
+        return value
+    deeper = None if max_depth is None else max_depth - 1
+    if isinstance(value, dict):
+        return {key: redact_nested(item, deeper) for key, item in value.items()}
+    if isinstance(value, list):
+        return [redact_nested(item, deeper) for item in value]
+    if isinstance(value, tuple):
+        return tuple(redact_nested(item, deeper) for item in value)
+    return value
 
 
 # --- e-mail ---------------------------------------------------------------------------------

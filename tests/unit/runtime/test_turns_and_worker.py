@@ -423,6 +423,7 @@ async def test_the_watchdog_holds_a_message_that_waited_too_long(runtime: Runtim
     await _until(lambda: held == ["m-b"], timeout_s=1.2)  # before the busy turn ends
     stop.set()
     await asyncio.wait_for(task, 3)
+    assert held == ["m-b"]  # the busy conversation (m-a) was never held
 
 
 async def _never_hold(claim: Claim) -> None:
