@@ -9,14 +9,17 @@ from typing import Any
 
 import httpx
 
+from agent.channel_delivery import ChannelDelivery
 from agent.checkpoints import open_checkpointer
+from agent.config.channels import HELPDESK_CHANNELS
 from agent.config.derived import knowledge_config, llm_config
 from agent.config.settings import Settings
 from agent.config.tenants import TenantRegistry
-from agent.delivery import ChannelDelivery
+from agent.delivery import Delivery, GenericDelivery
 from agent.graph.build import build_graph
 from agent.graph.deps import GraphDeps
 from agent.graph.deps import Retriever as GraphRetriever
+from agent.helpdesk_delivery import HelpdeskDelivery
 from agent.llm.client import ChatClient
 from agent.llm.types import ChatMessage
 from agent.retention import sweep_forever
@@ -85,7 +88,7 @@ class Components:
             timeout_s=settings.callback_timeout_s,
             retry=RetryPolicy(max_retries=settings.callback_max_retries),
         )
-        delivery = ChannelDelivery(tenants, callback)
+        delivery = channel_delivery(tenants, callback, helpdesks)
         turns = TurnProcessor(
             graph,
             runtime.mailboxes,
@@ -134,6 +137,16 @@ class Components:
         await self.http.aclose()
         await self.resources.aclose()
         await self.helpdesks.aclose()
+
+
+def channel_delivery(
+    tenants: TenantRegistry, callback: GenericCallbackClient, helpdesks: TenantHelpdesks
+) -> ChannelDelivery:
+    """Each channel's outbound route (the helpdesk channels share the tenant's client)."""
+    through_helpdesk = HelpdeskDelivery(tenants, helpdesks)
+    routes: dict[str, Delivery] = dict.fromkeys(HELPDESK_CHANNELS, through_helpdesk)
+    routes["generic"] = GenericDelivery(tenants, callback)
+    return ChannelDelivery(routes)
 
 
 def _retrieve_with(retriever: Retriever) -> GraphRetriever:

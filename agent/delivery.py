@@ -64,25 +64,22 @@ def reply_item(
     return OutboxItem(reply_id, REPLY, payload)
 
 
-class ChannelDelivery:
-    """Routes outbox items by the channel in the conversation key."""
+class GenericDelivery:
+    """The generic channel's outbound half: a signed callback, when the tenant set one."""
 
-    def __init__(self, tenants: TenantRegistry, generic: GenericCallbackClient) -> None:
+    def __init__(self, tenants: TenantRegistry, client: GenericCallbackClient) -> None:
         self._tenants = tenants
-        self._generic = generic
+        self._client = client
 
     async def deliver(self, conversation_key: str, item: OutboxItem) -> None:
-        tenant, channel, conversation_id = conversation_key.split(":", 2)
-        if channel != "generic":
-            log.error("no outbound client for channel", extra={"channel": channel})
-            return
+        tenant, _channel, conversation_id = conversation_key.split(":", 2)
         generic = self._tenants.get(tenant).channels.generic
         if generic is None or generic.callback_url is None:
             return  # the client reads replies with GET /v1/conversations/{key}
         secret = generic.signing_secrets[0].get_secret_value()
         conversation = {"id": conversation_id, "key": conversation_key}
         event = generic_event(conversation, item)
-        await self._generic.send(generic.callback_url, secret, event, item.key)
+        await self._client.send(generic.callback_url, secret, event, item.key)
 
 
 def generic_event(conversation: dict[str, str], item: OutboxItem) -> dict[str, object]:

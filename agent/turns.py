@@ -69,6 +69,9 @@ class TurnProcessor:
         await self.flush(key)
         if not claim.messages:
             return 0.0
+        if claim.messages[0].is_mode_change:
+            await self._apply_mode_changes(claim)
+            return 0.0
         if not claim.messages[0].from_customer:
             await self._apply_decision(claim, claim.messages[0])
             await self.flush(key)
@@ -126,6 +129,25 @@ class TurnProcessor:
         await self._usage.add_tokens(bot.tenant, model_tokens(outcome))
         TURNS.labels(outcome=label(outcome)).inc()
         return 0.0
+
+    async def _apply_mode_changes(self, claim: Claim) -> None:
+        """The helpdesk said who owns the conversation (a person took it, or gave it back):
+        record the last word of the leading changes and consume them."""
+        changes = _leading_mode_changes(claim.messages)
+        said = [change for change in changes if change.data.get("mode")]
+        if not said:  # a person's words only (draft mode): recorded when accepted
+            await self._mailboxes.commit(claim, TurnCommit(consumed=len(changes)))
+            return
+        last = said[-1]
+        mode = Mode(str(last.data["mode"]))
+        reason = f"helpdesk: {last.data.get('reason') or 'a person took over'}"
+        state = ConversationState(
+            key=claim.conversation_key,
+            mode=mode,
+            escalation_reason=reason if mode is Mode.MANUAL else None,
+        )
+        await self._mailboxes.commit(claim, TurnCommit(consumed=len(changes), state=state))
+        TURNS.labels(outcome=f"helpdesk_{mode.value}").inc()
 
     async def _apply_decision(self, claim: Claim, decision: InboundMessage) -> None:
         """Resume the paused turn with the operator's decision; consume the decision."""
@@ -212,6 +234,15 @@ def _leading_customer_messages(messages: tuple[InboundMessage, ...]) -> tuple[In
             break
         batch.append(message)
     return tuple(batch)
+
+
+def _leading_mode_changes(messages: tuple[InboundMessage, ...]) -> tuple[InboundMessage, ...]:
+    changes = []
+    for message in messages:
+        if not message.is_mode_change:
+            break
+        changes.append(message)
+    return tuple(changes)
 
 
 def _failsafe(

@@ -11,20 +11,20 @@ The signature proves the payload comes from the tenant's own integration, which 
 why the customer it names is trusted as verified.
 """
 
-import json
 from collections.abc import Mapping
 from typing import Literal
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic import BaseModel, ConfigDict, Field
 
 from agent.channels.base import (
     ChannelNotConfigured,
     Delivery,
-    PayloadInvalid,
+    EventKind,
+    InboundEvent,
     SignatureInvalid,
 )
+from agent.channels.payload import parse_body
 from agent.config.botfile import BotConfig
-from agent.runtime.models import InboundMessage
 from tools.context import Customer
 from tools.errors import SignatureError
 from tools.signing import standard_webhooks
@@ -64,7 +64,12 @@ class GenericChannel:
     name = "generic"
 
     def accept(
-        self, bot: BotConfig, headers: Mapping[str, str], body: bytes, tolerance_s: int
+        self,
+        bot: BotConfig,
+        headers: Mapping[str, str],
+        body: bytes,
+        tolerance_s: int,
+        query: Mapping[str, str],
     ) -> Delivery:
         config = bot.channels.generic
         if config is None:
@@ -75,34 +80,19 @@ class GenericChannel:
         except SignatureError as error:
             raise SignatureInvalid(f"webhook signature rejected: {error}") from None
         event = parse_event(body)
-        return Delivery(delivery_id, [to_message(bot.tenant, event)])
+        return Delivery(delivery_id, [to_event(event)])
 
 
 def parse_event(body: bytes) -> GenericEvent:
-    try:
-        data = json.loads(body)
-    except (UnicodeDecodeError, json.JSONDecodeError) as error:
-        raise PayloadInvalid(f"body is not valid JSON: {error}", status_code=400) from None
-    try:
-        return GenericEvent.model_validate(data)
-    except ValidationError as error:
-        raise PayloadInvalid(describe(error)) from None
+    return parse_body(GenericEvent, body)
 
 
-def describe(error: ValidationError) -> str:
-    problems = [
-        f"{'.'.join(str(p) for p in e['loc']) or 'body'}: {e['msg']}" for e in error.errors()
-    ]
-    return "invalid payload: " + "; ".join(problems)
-
-
-def to_message(tenant: str, event: GenericEvent) -> InboundMessage:
+def to_event(event: GenericEvent) -> InboundEvent:
     customer = event.customer
-    return InboundMessage(
-        tenant=tenant,
-        channel="generic",
+    return InboundEvent(
+        kind=EventKind.CUSTOMER,
         conversation_id=event.conversation.id,
-        message_id=event.message.id,
+        event_id=event.message.id,
         text=event.message.text,
         customer=Customer(customer.id, customer.email, customer.name, customer.locale),
     )

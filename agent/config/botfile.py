@@ -15,8 +15,17 @@ from pathlib import Path
 from typing import Annotated, Literal
 
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError, field_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    SecretStr,
+    ValidationError,
+    field_validator,
+    model_validator,
+)
 
+from agent.config.channels import HELPDESK_CHANNELS, HelpdeskChannels
 from agent.config.defaults import HUMAN_REQUEST_PHRASES
 from agent.config.errors import describe_validation_error
 from agent.config.helpdesk import BuiltinHelpdesk, HelpdeskConfig
@@ -194,7 +203,7 @@ class GenericChannelConfig(_Strict):
         return value or None
 
 
-class ChannelsConfig(_Strict):
+class ChannelsConfig(HelpdeskChannels):
     generic: GenericChannelConfig | None = None
 
 
@@ -246,6 +255,17 @@ class BotConfig(_Strict):
         default_factory=BuiltinHelpdesk, description="The ticketing backend (platform: ...)."
     )
     intents: Intents = Field(default_factory=list, description="Deterministic, no-model answers.")
+
+    @model_validator(mode="after")
+    def _channels_match_the_helpdesk(self) -> "BotConfig":
+        platform = self.helpdesk.platform
+        for channel in HELPDESK_CHANNELS:
+            if getattr(self.channels, channel) is not None and platform != channel:
+                raise ValueError(
+                    f"channels.{channel} answers through the {channel} API: set "
+                    f"helpdesk.platform: {channel} (it is {platform})"
+                )
+        return self
 
     @field_validator("tenant")
     @classmethod

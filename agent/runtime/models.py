@@ -13,6 +13,7 @@ from tools.context import Customer
 SCHEMA_VERSION = 1
 CUSTOMER_MESSAGE = "customer"
 APPROVAL_DECISION = "approval"
+MODE_CHANGE = "mode"  # the helpdesk says who owns the conversation: data {"mode", "reason"}
 
 
 class Mode(StrEnum):
@@ -37,7 +38,8 @@ class InboundMessage:
     text: str
     customer: Customer
     received_at: float = field(default_factory=time.time)
-    kind: str = "customer"  # or "approval": an operator's decision queued for the worker
+    kind: str = "customer"  # "approval": an operator's decision queued for the worker;
+    # "mode": a person took the conversation in the helpdesk (or gave it back)
     data: dict[str, Any] = field(default_factory=dict)
 
     @property
@@ -51,8 +53,20 @@ class InboundMessage:
     def to_dict(self) -> dict[str, Any]:
         return {"v": SCHEMA_VERSION, **asdict(self)}
 
-    def transcript_entry(self) -> "TranscriptEntry":
-        """How the message appears in the transcript (recorded when it is accepted)."""
+    @property
+    def is_mode_change(self) -> bool:
+        return self.kind == MODE_CHANGE
+
+    def transcript_entry(self) -> "TranscriptEntry | None":
+        """How the message appears in the transcript (recorded when it is accepted): a
+        helpdesk agent's reply as the operator's words, an ownership change not at all."""
+        if self.is_mode_change:
+            if not self.text:
+                return None
+            meta = {"source": "helpdesk", "mode": self.data.get("mode")}
+            return TranscriptEntry(
+                Author.OPERATOR, self.text, self.message_id, self.received_at, meta=meta
+            )
         return TranscriptEntry(Author.CUSTOMER, self.text, self.message_id, self.received_at)
 
     @classmethod

@@ -33,8 +33,11 @@ from agent.runtime.stores import ApprovalNotPending, RuntimeStoreError, StaleCla
 _APPEND = """
 if redis.call('sadd', KEYS[2], ARGV[1]) == 0 then return 0 end
 redis.call('rpush', KEYS[1], ARGV[2])
-redis.call('rpush', KEYS[3], ARGV[4])
-for i = 1, 3 do redis.call('expire', KEYS[i], ARGV[3]) end
+if ARGV[4] ~= '' then
+  redis.call('rpush', KEYS[3], ARGV[4])
+  redis.call('expire', KEYS[3], ARGV[3])
+end
+for i = 1, 2 do redis.call('expire', KEYS[i], ARGV[3]) end
 return 1
 """
 
@@ -180,7 +183,7 @@ class RedisMailboxes:
                 message.message_id,
                 _dump(message.to_dict()),
                 self._retention_s,
-                _dump(message.transcript_entry().to_dict()),
+                _entry(message),
             ],
         )
         await self._run(
@@ -188,7 +191,7 @@ class RedisMailboxes:
             [self._keys.queue("ready"), self._keys.queue("waiting"), self._keys.queue("signal")],
             [key, _ms(delay_s), repr(message.received_at) if fresh else ""],
         )
-        if fresh:
+        if fresh and message.customer.id:
             await self._index_customer(message)
         return bool(fresh)
 
@@ -418,6 +421,11 @@ def _deadline_ms(seconds_from_now: float) -> int:
 
 def _text(raw: bytes | str) -> str:
     return raw.decode() if isinstance(raw, bytes) else raw
+
+
+def _entry(message: InboundMessage) -> str:
+    entry = message.transcript_entry()
+    return "" if entry is None else _dump(entry.to_dict())
 
 
 def _dump(data: dict[str, Any]) -> str:

@@ -117,12 +117,15 @@ class SqliteMailboxes:
                     "VALUES (?, ?, ?, ?)",
                     (key, message.message_id, message.received_at, _dump(message.to_dict())),
                 )
-                await _append_entry(db, key, message.transcript_entry())
+                entry = message.transcript_entry()
+                if entry is not None:
+                    await _append_entry(db, key, entry)
                 await _touch(db, key)
-                await db.execute(
-                    "INSERT OR IGNORE INTO customer_conversation VALUES (?, ?, ?)",
-                    (message.tenant, message.customer.id, key),
-                )
+                if message.customer.id:
+                    await db.execute(
+                        "INSERT OR IGNORE INTO customer_conversation VALUES (?, ?, ?)",
+                        (message.tenant, message.customer.id, key),
+                    )
         due = time.monotonic() + delay_s
         self._ready[key] = max(due, self._ready.get(key, due))
         if fresh:

@@ -178,7 +178,7 @@ def _on_the_path(bot: BotConfig) -> BotConfig:
 async def _talk(runner: GraphRunner, turns: int) -> None:
     from agent.graph.prompts import history_messages
     from agent.graph.state import turn_input
-    from agent.runtime.models import InboundMessage
+    from agent.runtime.models import Author, InboundMessage
     from agent.turn_records import bot_entry
     from tools.context import Customer
 
@@ -190,7 +190,8 @@ async def _talk(runner: GraphRunner, turns: int) -> None:
         key = message.conversation_key
         state = turn_input(key, TENANT, customer, history_messages(transcript), text)
         outcome = await runner.run(state, key, customer.id)
-        transcript += [message.transcript_entry(), bot_entry((message,), outcome)]
+        asked = TranscriptEntry(Author.CUSTOMER, text, message.message_id)
+        transcript += [asked, bot_entry((message,), outcome)]
         _log(f"turn {n + 1}: {_said(outcome)}")
 
 
