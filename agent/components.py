@@ -25,6 +25,7 @@ from agent.llm.types import ChatMessage
 from agent.retention import sweep_forever
 from agent.runtime.factory import Runtime, open_runtime
 from agent.runtime.worker import PoolConfig, WorkerPool
+from agent.sunshine_delivery import SunshineDelivery
 from agent.tenant_helpdesks import TenantHelpdesks
 from agent.tenant_tools import TenantTools, tools_environ
 from agent.turns import TurnProcessor
@@ -88,7 +89,7 @@ class Components:
             timeout_s=settings.callback_timeout_s,
             retry=RetryPolicy(max_retries=settings.callback_max_retries),
         )
-        delivery = channel_delivery(tenants, callback, helpdesks)
+        delivery = channel_delivery(tenants, callback, helpdesks, http)
         turns = TurnProcessor(
             graph,
             runtime.mailboxes,
@@ -140,12 +141,16 @@ class Components:
 
 
 def channel_delivery(
-    tenants: TenantRegistry, callback: GenericCallbackClient, helpdesks: TenantHelpdesks
+    tenants: TenantRegistry,
+    callback: GenericCallbackClient,
+    helpdesks: TenantHelpdesks,
+    http: httpx.AsyncClient,
 ) -> ChannelDelivery:
     """Each channel's outbound route (the helpdesk channels share the tenant's client)."""
     through_helpdesk = HelpdeskDelivery(tenants, helpdesks)
     routes: dict[str, Delivery] = dict.fromkeys(HELPDESK_CHANNELS, through_helpdesk)
     routes["generic"] = GenericDelivery(tenants, callback)
+    routes["sunshine"] = SunshineDelivery(tenants, http)
     return ChannelDelivery(routes)
 
 

@@ -17,6 +17,7 @@ from agent.delivery import Delivery, approval_item, reply_item, turn_items
 from agent.graph.prompts import history_messages
 from agent.graph.state import Escalation, EscalationReason, Priority, Reply, turn_input
 from agent.graph_runs import GraphRunner, ResumeExpired
+from agent.loop_guard import loop_reason, stop_commit
 from agent.metrics import TURN_SECONDS, TURNS
 from agent.outcome import TurnOutcome
 from agent.runtime.limits import UsageMeter
@@ -119,6 +120,8 @@ class TurnProcessor:
             TURNS.labels(outcome="manual").inc()
             return 0.0
         bot = self._tenants.get(claim.messages[0].tenant)
+        if await self._stopped_loop(claim, bot):
+            return 0.0
         wait_s = await self._usage.start_turn(bot.tenant, bot.limits.turns_per_minute)
         if wait_s > 0:
             return wait_s
@@ -129,6 +132,22 @@ class TurnProcessor:
         await self._usage.add_tokens(bot.tenant, model_tokens(outcome))
         TURNS.labels(outcome=label(outcome)).inc()
         return 0.0
+
+    async def _stopped_loop(self, claim: Claim, bot: BotConfig) -> bool:
+        """Hand off instead of replying when another bot or an auto-responder keeps the
+        conversation going (agent.loop_guard); True when the turn was committed so."""
+        entries = await self._transcripts.entries(claim.conversation_key)
+        email = any(message.data.get("email") for message in claim.messages)
+        reason = loop_reason(entries, bot.channels.loop_guard, email)
+        if reason is None:
+            return False
+        log.warning(
+            "reply loop stopped: handed to a person",
+            extra={"conversation": claim.conversation_key, "reason": reason},
+        )
+        await self._mailboxes.commit(claim, stop_commit(claim, reason))
+        TURNS.labels(outcome="loop_stopped").inc()
+        return True
 
     async def _apply_mode_changes(self, claim: Claim) -> None:
         """The helpdesk said who owns the conversation (a person took it, or gave it back):

@@ -7,6 +7,7 @@ from pydantic import BaseModel, Field
 
 from agent.api.deps import components, require_admin_token
 from agent.api.errors import ApiError
+from agent.api.schemas import ADMIN_TOKEN, Approvals, Decided, error_responses, secured_by
 from agent.approvals import ApprovalNotFound, decide
 from agent.runtime.models import ApprovalRecord
 from agent.runtime.stores import ApprovalNotPending
@@ -20,7 +21,14 @@ class Decision(BaseModel):
     operator: str = Field(default="operator", min_length=1, max_length=200)
 
 
-@router.get("/approvals")
+@router.get(
+    "/approvals",
+    summary="Pending approvals",
+    tags=["admin"],
+    response_model=None,
+    responses={200: {"model": Approvals}, **error_responses(401, 403, 503)},
+    openapi_extra=secured_by(ADMIN_TOKEN),
+)
 async def list_approvals(request: Request) -> dict[str, Any]:
     """Approvals waiting for a decision, oldest first."""
     require_admin_token(request)
@@ -28,7 +36,17 @@ async def list_approvals(request: Request) -> dict[str, Any]:
     return {"approvals": [_public(record) for record in records]}
 
 
-@router.post("/approvals/{approval_id}")
+@router.post(
+    "/approvals/{approval_id}",
+    summary="Approve or deny a paused action",
+    tags=["admin"],
+    response_model=None,
+    responses={
+        200: {"model": Decided},
+        **error_responses(400, 401, 403, 404, 409, 422, 503),
+    },
+    openapi_extra=secured_by(ADMIN_TOKEN),
+)
 async def decide_approval(approval_id: str, body: Decision, request: Request) -> dict[str, Any]:
     """Approve or deny a paused action; the conversation's worker resumes the turn."""
     require_admin_token(request)

@@ -1,6 +1,7 @@
 """The FastAPI application and its lifespan: components, workers and model warm-up."""
 
 import asyncio
+import gc
 import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
@@ -12,6 +13,7 @@ from starlette.types import Receive, Scope, Send
 from agent import __version__
 from agent.api import admin, conversations, health, webhooks
 from agent.api.errors import install_error_handlers
+from agent.api.openapi import install_openapi
 from agent.components import Components
 from agent.config.settings import DEMO_TENANTS_DIR, Settings
 from agent.llm.errors import LLMError
@@ -42,6 +44,7 @@ def create_app(settings: Settings, run_workers_in_process: bool = True) -> FastA
 
     app = FastAPI(title="deskhand", version=__version__, lifespan=lifespan)
     install_error_handlers(app)
+    install_openapi(app)
     app.include_router(health.router)
     app.include_router(webhooks.router)
     app.include_router(conversations.router)
@@ -80,6 +83,10 @@ async def _warm_up(app: FastAPI, parts: Components) -> None:
         log.exception("could not load the embedding model")
         return
     app.state.embedder_ready = True
+    # Everything loaded so far (the model, its libraries) lives as long as the process:
+    # out of the garbage collector's full passes, which would stall requests for as long
+    # as they take to walk millions of objects.
+    gc.freeze()
     log.info("embedding model loaded")
 
 

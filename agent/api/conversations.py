@@ -6,19 +6,45 @@ from fastapi import APIRouter, Query, Request
 
 from agent.api.deps import components, require_tenant_token
 from agent.api.errors import ApiError
+from agent.api.schemas import TENANT_TOKEN, Conversation, error_responses, secured_by
 from agent.runtime.models import Mode, TranscriptEntry
 
 router = APIRouter()
 
+# Bounds ``after`` below what the stores take (Redis and SQLite integers are 64-bit).
+MAX_POSITION = 1_000_000_000
 _PUBLIC_META = ("in_reply_to", "answers", "holding", "degraded", "escalation", "approval")
 
 
-@router.get("/v1/conversations/{key:path}")
+@router.get(
+    "/v1/conversations/{key:path}",
+    summary="A conversation's transcript",
+    tags=["conversations"],
+    response_model=None,
+    responses={
+        200: {"model": Conversation, "description": "The transcript (entries after `after`)."},
+        **error_responses(
+            401,
+            404,
+            422,
+            503,
+            meanings={
+                401: "Missing or invalid bearer token (one of the tenant's api_tokens).",
+                404: "Unknown tenant, or no such conversation.",
+            },
+        ),
+    },
+    openapi_extra=secured_by(TENANT_TOKEN),
+)
 async def get_conversation(
     key: str,
     request: Request,
-    after: int = Query(default=-1, ge=-1, description="Only entries after this position."),
+    after: int = Query(
+        default=-1, ge=-1, le=MAX_POSITION, description="Only entries after this position."
+    ),
 ) -> dict[str, Any]:
+    """The transcript of ``<tenant>:<channel>:<conversation id>`` (the key may hold ``/``),
+    its mode (auto or manual) and why it was escalated, for the tenant's own clients."""
     parts = components(request)
     tenant = key.split(":", 1)[0]
     bot = parts.tenants.get(tenant)

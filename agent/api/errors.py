@@ -5,6 +5,7 @@ import logging
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
+from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from agent.channels.base import ChannelError
 from agent.config.tenants import UnknownTenant
@@ -43,6 +44,13 @@ def install_error_handlers(app: FastAPI) -> None:
             )
             return JSONResponse({"error": message}, status_code=status)
         return JSONResponse({"error": str(error)}, status_code=status)
+
+    @app.exception_handler(StarletteHTTPException)
+    async def http_error(request: Request, error: StarletteHTTPException) -> JSONResponse:
+        """FastAPI's own refusals (an unparsable JSON body, an unknown path) in our shape."""
+        return JSONResponse(
+            {"error": str(error.detail)}, status_code=error.status_code, headers=error.headers
+        )
 
     @app.exception_handler(RequestValidationError)
     async def validation_error(request: Request, error: RequestValidationError) -> JSONResponse:

@@ -8,6 +8,7 @@ from fastapi.responses import JSONResponse
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 
 from agent.api.deps import components
+from agent.api.schemas import Health, Readiness, error_responses
 from agent.errors import DeskhandError
 from agent.metrics import QUEUE_DEPTH
 from knowledge.errors import KnowledgeError
@@ -15,13 +16,28 @@ from knowledge.errors import KnowledgeError
 router = APIRouter()
 
 
-@router.get("/healthz")
+@router.get(
+    "/healthz",
+    summary="Liveness",
+    tags=["operations"],
+    response_model=None,
+    responses={200: {"model": Health, "description": "The process is alive."}},
+)
 async def healthz() -> dict[str, str]:
     """The process is alive."""
     return {"status": "ok"}
 
 
-@router.get("/readyz")
+@router.get(
+    "/readyz",
+    summary="Readiness",
+    tags=["operations"],
+    response_model=None,
+    responses={
+        200: {"model": Readiness, "description": "Ready (or degraded: no model answers)."},
+        503: {"model": Readiness, "description": "Unready: a store or the knowledge base fails."},
+    },
+)
 async def readyz(request: Request) -> JSONResponse:
     """Ready when the stores and the knowledge base work; a model outage only degrades."""
     parts = components(request)
@@ -45,8 +61,21 @@ async def readyz(request: Request) -> JSONResponse:
     return JSONResponse({"status": status, "checks": checks}, status_code=200 if ready else 503)
 
 
-@router.get("/metrics")
+@router.get(
+    "/metrics",
+    summary="Prometheus metrics",
+    tags=["operations"],
+    response_class=Response,
+    responses={
+        200: {
+            "description": "Prometheus text exposition format.",
+            "content": {CONTENT_TYPE_LATEST: {"schema": {"type": "string"}}},
+        },
+        **error_responses(503),
+    },
+)
 async def metrics(request: Request) -> Response:
+    """Counters and histograms (webhooks, turns, model calls) and the queue depth."""
     QUEUE_DEPTH.set(await components(request).runtime.mailboxes.depth())
     return Response(generate_latest(), media_type=CONTENT_TYPE_LATEST)
 

@@ -1,30 +1,31 @@
 """POST /webhooks/{tenant}/{channel}: verify, parse, dedupe, enqueue, answer.
 
 Nothing slow happens here (no model, retrieval or outbound call): the answer goes
-out as soon as the queue has confirmed the messages. A store failure is a 503, so the
-helpdesk retries the delivery later.
+out as soon as the queue has confirmed the messages (``Intake.accept``: the delivery id
+and its messages in one durable step, batched with concurrent requests' on Redis). A store
+failure is a 503 and leaves no claim behind, so the helpdesk's retry is accepted.
 """
 
-import contextlib
 from typing import Any
 
 from fastapi import APIRouter, Request
+from fastapi.responses import JSONResponse
 
 from agent.api.body import read_limited
 from agent.api.deps import components
 from agent.api.errors import ApiError
+from agent.api.webhook_docs import ROUTE as WEBHOOK_ROUTE_DOCS
+from agent.api.webhook_docs import WEBHOOK_PATH
 from agent.channels import CHANNELS
 from agent.channels.accept import accepted
 from agent.channels.base import ChannelError
 from agent.metrics import WEBHOOKS
-from agent.runtime.models import InboundMessage
-from agent.runtime.stores import RuntimeStoreError
 
 router = APIRouter()
 
 
-@router.post("/webhooks/{tenant}/{channel}")
-async def receive_webhook(tenant: str, channel: str, request: Request) -> dict[str, Any]:
+@router.post(WEBHOOK_PATH, **WEBHOOK_ROUTE_DOCS)
+async def receive_webhook(tenant: str, channel: str, request: Request) -> JSONResponse:
     parts = components(request)
     adapter = CHANNELS.get(channel)
     if adapter is None:
@@ -40,36 +41,26 @@ async def receive_webhook(tenant: str, channel: str, request: Request) -> dict[s
         raise
     if delivery.response is not None:  # a handshake (Front's sync challenge): nothing to queue
         WEBHOOKS.labels(channel=channel, result="handshake").inc()
-        return delivery.response
+        return JSONResponse(delivery.response)
     batch = accepted(tenant, channel, delivery, draft=bot.channels.reply_mode == "draft")
     ignored = [{"id": item.event_id, "reason": item.reason} for item in batch.ignored]
     if not batch.messages:
         WEBHOOKS.labels(channel=channel, result="ignored").inc()
-        return {"status": "ignored", "delivery_id": delivery.delivery_id, "ignored": ignored}
+        return _answer("ignored", delivery.delivery_id, ignored=ignored)
     dedupe_key = f"{tenant}:{channel}:{delivery.delivery_id}"
-    if not await parts.runtime.dedupe.claim(dedupe_key, parts.settings.dedupe_ttl_s):
+    # One atomic step: the delivery id is claimed with its messages, or nothing is written
+    # and the RuntimeStoreError becomes a 503 (the helpdesk retries).
+    result = await parts.runtime.intake.accept(
+        dedupe_key, parts.settings.dedupe_ttl_s, batch.messages, parts.settings.coalesce_window_s
+    )
+    if not result.queued:  # a repeated delivery id, or a new one for messages we have
         WEBHOOKS.labels(channel=channel, result="duplicate").inc()
-        return {"status": "duplicate", "delivery_id": delivery.delivery_id}
-    fresh = await _enqueue(request, dedupe_key, batch.messages)
-    if not any(fresh):  # a new delivery id for messages we have
-        WEBHOOKS.labels(channel=channel, result="duplicate").inc()
-        return {"status": "duplicate", "delivery_id": delivery.delivery_id}
+        return _answer("duplicate", delivery.delivery_id)
     WEBHOOKS.labels(channel=channel, result="accepted").inc()
-    return {
-        "status": "queued",
-        "delivery_id": delivery.delivery_id,
-        "conversations": sorted({m.conversation_key for m in batch.messages}),
-        "ignored": ignored,
-    }
+    conversations = sorted({m.conversation_key for m in batch.messages})
+    return _answer("queued", delivery.delivery_id, conversations=conversations, ignored=ignored)
 
 
-async def _enqueue(request: Request, dedupe_key: str, messages: list[InboundMessage]) -> list[bool]:
-    parts = components(request)
-    window_s = parts.settings.coalesce_window_s
-    try:
-        return [await parts.runtime.mailboxes.append(m, window_s) for m in messages]
-    except RuntimeStoreError:
-        # Let the sender's retry through (if Redis is down, the claim expires with its TTL).
-        with contextlib.suppress(RuntimeStoreError):
-            await parts.runtime.dedupe.release(dedupe_key)
-        raise
+def _answer(status: str, delivery_id: str, **more: Any) -> JSONResponse:
+    """The JSON answer as is (no response model to validate it against: the fast path)."""
+    return JSONResponse({"status": status, "delivery_id": delivery_id, **more})

@@ -9,7 +9,7 @@ the same mailbox so that they take effect in the order the helpdesk sent them.
 from dataclasses import dataclass
 
 from agent.channels.base import AGENT_REPLY, Delivery, EventKind, Ignored, InboundEvent
-from agent.channels.email_hygiene import clean_email_text, looks_automatic
+from agent.channels.email_hygiene import automatic_sender, clean_email_text, looks_automatic
 from agent.runtime.models import CUSTOMER_MESSAGE, MODE_CHANGE, InboundMessage
 from tools.context import Customer
 
@@ -47,7 +47,7 @@ def accepted(tenant: str, channel: str, delivery: Delivery, draft: bool = False)
 def customer_message(
     tenant: str, channel: str, event: InboundEvent
 ) -> tuple[InboundMessage | None, str]:
-    if event.auto_submitted or (event.email and looks_automatic(event.text)):
+    if event.auto_submitted or (event.email and _automatic_email(event)):
         return None, "an automatic message (auto-reply, bounce or another bot)"
     text = clean_email_text(event.text) if event.email else event.text.strip()
     if not text:
@@ -63,6 +63,11 @@ def customer_message(
         data={**event.data, "email": event.email} if event.email else dict(event.data),
     )
     return message, ""
+
+
+def _automatic_email(event: InboundEvent) -> bool:
+    sender = event.customer.email if event.customer else None
+    return looks_automatic(event.text, event.subject) or automatic_sender(sender or "")
 
 
 def mode_message(

@@ -73,6 +73,7 @@ class InboundEvent:
     reason: str = ""  # for manual/auto: what the helpdesk said ("assigned to team 4")
     cause: str = ""  # for manual: AGENT_REPLY, ASSIGNMENT or STATUS
     email: bool = False
+    subject: str = ""  # an e-mail's subject, where the payload has one
     auto_submitted: bool = False
     data: dict[str, Any] = field(default_factory=dict)
 

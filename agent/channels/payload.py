@@ -18,6 +18,8 @@ def load_json(body: bytes) -> Any:
         raise PayloadInvalid(f"body is not valid JSON: {error}", status_code=400) from None
     except RecursionError:
         raise PayloadInvalid("body is nested too deeply", status_code=400) from None
+    except ValueError as error:  # e.g. an integer longer than Python's digit limit
+        raise PayloadInvalid(f"body is not usable JSON: {error}", status_code=400) from None
 
 
 def parse(model: type[Model], data: Any) -> Model:

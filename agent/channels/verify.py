@@ -76,14 +76,12 @@ def unix_seconds(value: str, name: str, scale: float = 1.0) -> float:
     """A timestamp header as seconds (``scale`` 1000 for milliseconds)."""
     if not value:
         raise SignatureInvalid(f"the {name} header is missing")
-    if not value.isdigit() or len(value) > 16:
+    if not (value.isascii() and value.isdigit()) or len(value) > 16:
         raise SignatureInvalid(f"the {name} header is not a unix timestamp")
     return int(value) / scale
 
 
-def require_token(
-    tokens: Iterable[str], given: str, what: str = "the shared token"
-) -> None:
+def require_token(tokens: Iterable[str], given: str, what: str = "the shared token") -> None:
     if not given:
         raise SignatureInvalid(f"{what} is missing")
     if not any_same(tokens, given):

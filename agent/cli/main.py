@@ -12,6 +12,7 @@ from agent.cli.bench import runtime as bench_runtime
 from agent.cli.bench import safety as bench_safety
 from agent.cli.bench import search as bench_search
 from agent.cli.bench import turn as bench_turn
+from agent.cli.bench import webhook as bench_webhook
 
 app = typer.Typer(
     name="deskhand",
@@ -50,6 +51,7 @@ bench_app.command("turn")(bench_turn.turn)
 bench_app.command("prefix")(bench_prefix.prefix)
 bench_app.command("quote")(bench_quote.quote)
 bench_app.command("runtime")(bench_runtime.runtime)
+bench_app.command("webhook")(bench_webhook.webhook)
 app.add_typer(bench_app, name="bench")
 
 

@@ -4,6 +4,7 @@ import asyncio
 import shutil
 import signal
 import sys
+from typing import Any
 
 import typer
 
@@ -42,14 +43,19 @@ def serve(
 
     from agent.api.app import create_app
 
-    uvicorn.run(
-        create_app(settings, run_workers_in_process=workers),
-        host=settings.host,
-        port=settings.port,
-        log_config=None,
-        access_log=False,
-        timeout_graceful_shutdown=int(settings.turn_timeout_s),
-    )
+    uvicorn.run(create_app(settings, run_workers_in_process=workers), **uvicorn_options(settings))
+
+
+def uvicorn_options(settings: Settings) -> dict[str, Any]:
+    """How ``deskhand serve`` runs uvicorn (``deskhand bench webhook`` serves its baseline
+    endpoint the same way): one worker, its default event loop and HTTP parser."""
+    return {
+        "host": settings.host,
+        "port": settings.port,
+        "log_config": None,
+        "access_log": False,
+        "timeout_graceful_shutdown": int(settings.turn_timeout_s),
+    }
 
 
 def worker() -> None:

@@ -131,6 +131,12 @@ class FreshdeskChannelConfig(_Channel):
 
     tokens: Tokens = Field(default_factory=list)
     header: str = Field(default="X-Deskhand-Token", pattern=r"^[A-Za-z0-9-]{1,64}$")
+    bot_agent_emails: list[str] = Field(
+        default_factory=list,
+        max_length=10,
+        description="E-mail of the agent whose API key deskhand uses: a ticket assigned to "
+        "it is still the bot's (not a hand-off).",
+    )
 
     @model_validator(mode="after")
     def _authenticated(self) -> "FreshdeskChannelConfig":

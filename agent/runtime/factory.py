@@ -6,12 +6,13 @@ from dataclasses import dataclass, field
 from agent.config.settings import Settings
 from agent.runtime.limits import MemoryUsageMeter, RedisUsageMeter, UsageMeter
 from agent.runtime.redis_connection import AsyncRedis, RedisOptions, open_async_redis, ping
+from agent.runtime.redis_intake import RedisIntake
 from agent.runtime.redis_keys import RedisKeys
 from agent.runtime.redis_mailboxes import RedisMailboxes
 from agent.runtime.redis_stores import RedisDedupe, RedisTranscripts
 from agent.runtime.sqlite import SqliteDatabase, SqliteDedupe, SqliteTranscripts
 from agent.runtime.sqlite_mailboxes import SqliteMailboxes
-from agent.runtime.stores import DedupeStore, Mailboxes, TranscriptStore
+from agent.runtime.stores import DedupeStore, Intake, Mailboxes, TranscriptStore
 
 Step = Callable[[], Awaitable[object]]
 
@@ -24,6 +25,7 @@ class Runtime:
     transcripts: TranscriptStore
     dedupe: DedupeStore
     mailboxes: Mailboxes
+    intake: Intake  # the webhook path: a delivery's claim and messages in one step
     usage: UsageMeter
     redis: AsyncRedis | None = None  # the shared client, in Redis mode
     _closers: list[Step] = field(default_factory=list)
@@ -57,6 +59,7 @@ async def _open_embedded(settings: Settings) -> Runtime:
         transcripts=SqliteTranscripts(database),
         dedupe=SqliteDedupe(database),
         mailboxes=mailboxes,
+        intake=mailboxes,
         usage=MemoryUsageMeter(),
         _closers=[database.close],
         _pingers=[database.ping],
@@ -77,11 +80,13 @@ async def _open_redis(settings: Settings) -> Runtime:
     async def check() -> None:
         await ping(client, options)
 
+    mailboxes = RedisMailboxes(client, keys, retention_s)
     return Runtime(
         mode="redis",
         transcripts=RedisTranscripts(client, keys),
         dedupe=RedisDedupe(client, keys),
-        mailboxes=RedisMailboxes(client, keys, retention_s),
+        mailboxes=mailboxes,
+        intake=RedisIntake(client, keys, retention_s, mailboxes),
         usage=RedisUsageMeter(client, keys),
         redis=client,
         _closers=[client.aclose],

@@ -4,7 +4,7 @@ import base64
 import hashlib
 import re
 import time
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, fields
 from enum import StrEnum
 from typing import Any
 
@@ -51,7 +51,19 @@ class InboundMessage:
         return self.kind == CUSTOMER_MESSAGE
 
     def to_dict(self) -> dict[str, Any]:
-        return {"v": SCHEMA_VERSION, **asdict(self)}
+        # What ``asdict`` gives, without its generic recursion (on the webhook path).
+        return {
+            "v": SCHEMA_VERSION,
+            "tenant": self.tenant,
+            "channel": self.channel,
+            "conversation_id": self.conversation_id,
+            "message_id": self.message_id,
+            "text": self.text,
+            "customer": {name: getattr(self.customer, name) for name in _CUSTOMER_FIELDS},
+            "received_at": self.received_at,
+            "kind": self.kind,
+            "data": _copy(self.data),
+        }
 
     @property
     def is_mode_change(self) -> bool:
@@ -88,10 +100,15 @@ class TranscriptEntry:
     meta: dict[str, Any] = field(default_factory=dict)
 
     def to_dict(self) -> dict[str, Any]:
-        data = asdict(self)
-        data["author"] = self.author.value
-        data["citations"] = list(self.citations)
-        return {"v": SCHEMA_VERSION, **data}
+        return {
+            "v": SCHEMA_VERSION,
+            "author": self.author.value,
+            "text": self.text,
+            "message_id": self.message_id,
+            "at": self.at,
+            "citations": [_copy(citation) for citation in self.citations],
+            "meta": _copy(self.meta),
+        }
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> "TranscriptEntry":
@@ -131,6 +148,18 @@ class ConversationState:
             escalation_reason=data.get("escalation_reason"),
             updated_at=float(data["updated_at"]),
         )
+
+
+_CUSTOMER_FIELDS = tuple(f.name for f in fields(Customer))
+
+
+def _copy(value: Any) -> Any:
+    """A deep copy of JSON-like data (what ``asdict`` does to a field's value)."""
+    if isinstance(value, dict):
+        return {key: _copy(item) for key, item in value.items()}
+    if isinstance(value, list | tuple):
+        return type(value)(_copy(item) for item in value)
+    return value
 
 
 def conversation_key(tenant: str, channel: str, conversation_id: str) -> str:

@@ -15,6 +15,7 @@ import json
 import time
 from typing import Any
 
+import orjson
 from redis.exceptions import RedisError
 
 from agent.runtime.models import (
@@ -176,15 +177,11 @@ class RedisMailboxes:
 
     async def append(self, message: InboundMessage, delay_s: float) -> bool:
         key = message.conversation_key
+        record, entry = message_record(message)
         fresh = await self._run(
             "append",
             [self._conv(key, "mailbox"), self._conv(key, "seen"), self._conv(key, "transcript")],
-            [
-                message.message_id,
-                _dump(message.to_dict()),
-                self._retention_s,
-                _entry(message),
-            ],
+            [message.message_id, record, self._retention_s, entry],
         )
         await self._run(
             "schedule",
@@ -423,9 +420,19 @@ def _text(raw: bytes | str) -> str:
     return raw.decode() if isinstance(raw, bytes) else raw
 
 
-def _entry(message: InboundMessage) -> str:
+def message_record(message: InboundMessage) -> tuple[str, str]:
+    """The message as its mailbox keeps it, and its transcript entry ('' for none)."""
     entry = message.transcript_entry()
-    return "" if entry is None else _dump(entry.to_dict())
+    return _fast_dump(message.to_dict()), "" if entry is None else _fast_dump(entry.to_dict())
+
+
+def _fast_dump(data: dict[str, Any]) -> str:
+    """``_dump`` with orjson (the webhook path); what orjson refuses (an integer beyond 64
+    bits, a key that is not a string) takes the standard library's way."""
+    try:
+        return orjson.dumps(data, option=orjson.OPT_SORT_KEYS).decode()
+    except TypeError:
+        return _dump(data)
 
 
 def _dump(data: dict[str, Any]) -> str:

@@ -7,6 +7,7 @@ fences and the wake-up signal are in memory, since one process owns the database
 import asyncio
 import json
 import time
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -20,7 +21,7 @@ from agent.runtime.models import (
     TurnCommit,
 )
 from agent.runtime.sqlite import SqliteDatabase
-from agent.runtime.stores import ApprovalNotPending, RuntimeStoreError, StaleClaim
+from agent.runtime.stores import AcceptResult, ApprovalNotPending, RuntimeStoreError, StaleClaim
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS mailbox (
@@ -104,34 +105,42 @@ class SqliteMailboxes:
         return mailboxes
 
     async def append(self, message: InboundMessage, delay_s: float) -> bool:
-        key = message.conversation_key
         async with self._database.transaction() as db:
+            fresh = await _insert(db, message)
+        self._schedule(message, fresh, delay_s)
+        return fresh
+
+    async def accept(
+        self,
+        dedupe_key: str,
+        dedupe_ttl_s: int,
+        messages: Sequence[InboundMessage],
+        delay_s: float,
+    ) -> AcceptResult:
+        """``Intake.accept``: the claim and the messages in one transaction."""
+        now = time.time()
+        async with self._database.transaction() as db:
+            await db.execute(
+                "DELETE FROM dedupe WHERE key = ? AND expires_at <= ?", (dedupe_key, now)
+            )
             async with db.execute(
-                "INSERT OR IGNORE INTO seen (conversation_key, message_id) VALUES (?, ?)",
-                (key, message.message_id),
+                "INSERT OR IGNORE INTO dedupe (key, expires_at) VALUES (?, ?)",
+                (dedupe_key, now + dedupe_ttl_s),
             ) as cursor:
-                fresh = cursor.rowcount == 1
-            if fresh:
-                await db.execute(
-                    "INSERT INTO mailbox (conversation_key, message_id, received_at, payload) "
-                    "VALUES (?, ?, ?, ?)",
-                    (key, message.message_id, message.received_at, _dump(message.to_dict())),
-                )
-                entry = message.transcript_entry()
-                if entry is not None:
-                    await _append_entry(db, key, entry)
-                await _touch(db, key)
-                if message.customer.id:
-                    await db.execute(
-                        "INSERT OR IGNORE INTO customer_conversation VALUES (?, ?, ?)",
-                        (message.tenant, message.customer.id, key),
-                    )
+                if cursor.rowcount != 1:
+                    return AcceptResult(duplicate=True)
+            fresh = [await _insert(db, message) for message in messages]
+        for message, new in zip(messages, fresh, strict=True):
+            self._schedule(message, new, delay_s)
+        return AcceptResult(duplicate=False, fresh=tuple(fresh))
+
+    def _schedule(self, message: InboundMessage, fresh: bool, delay_s: float) -> None:
+        key = message.conversation_key
         due = time.monotonic() + delay_s
         self._ready[key] = max(due, self._ready.get(key, due))
         if fresh:
             self._waiting.setdefault(key, message.received_at)
         self._signal.set()
-        return fresh
 
     async def claim(self, lease_s: float, limit: int) -> Claim | None:
         now = time.monotonic()
@@ -408,6 +417,32 @@ class SqliteMailboxes:
             self._waiting[str(key)] = float(arrived)
         for (key,) in undelivered:
             self._ready[str(key)] = now
+
+
+async def _insert(db: Any, message: InboundMessage) -> bool:
+    """Add the message unless its id was seen; False when it was."""
+    key = message.conversation_key
+    async with db.execute(
+        "INSERT OR IGNORE INTO seen (conversation_key, message_id) VALUES (?, ?)",
+        (key, message.message_id),
+    ) as cursor:
+        if cursor.rowcount != 1:
+            return False
+    await db.execute(
+        "INSERT INTO mailbox (conversation_key, message_id, received_at, payload) "
+        "VALUES (?, ?, ?, ?)",
+        (key, message.message_id, message.received_at, _dump(message.to_dict())),
+    )
+    entry = message.transcript_entry()
+    if entry is not None:
+        await _append_entry(db, key, entry)
+    await _touch(db, key)
+    if message.customer.id:
+        await db.execute(
+            "INSERT OR IGNORE INTO customer_conversation VALUES (?, ?, ?)",
+            (message.tenant, message.customer.id, key),
+        )
+    return True
 
 
 async def _append_entry(db: Any, conversation_key: str, entry: TranscriptEntry) -> None:

@@ -1,5 +1,7 @@
 """The interfaces every runtime backend implements. Contract tests: tests/contracts/."""
 
+from collections.abc import Sequence
+from dataclasses import dataclass
 from typing import Protocol
 
 from agent.errors import DeskhandError
@@ -37,6 +39,36 @@ class DedupeStore(Protocol):
 
     async def release(self, key: str) -> None:
         """Forget ``key`` (used when accepting a delivery failed after it was claimed)."""
+        ...
+
+
+@dataclass(frozen=True)
+class AcceptResult:
+    """What ``Intake.accept`` did with a delivery."""
+
+    duplicate: bool  # the delivery id was claimed already: nothing was written
+    fresh: tuple[bool, ...] = ()  # per message: False when its message id was queued before
+
+    @property
+    def queued(self) -> bool:
+        """At least one message is new (False for a repeat under a new delivery id too)."""
+        return not self.duplicate and any(self.fresh)
+
+
+class Intake(Protocol):
+    """The webhook path's one write: claim a delivery id and queue its messages, atomically."""
+
+    async def accept(
+        self,
+        dedupe_key: str,
+        dedupe_ttl_s: int,
+        messages: Sequence[InboundMessage],
+        delay_s: float,
+    ) -> AcceptResult:
+        """Claim ``dedupe_key`` for ``dedupe_ttl_s`` and append ``messages`` as
+        ``Mailboxes.append`` would (transcript entries, customer index, schedule, signal),
+        in one durable step: a duplicate delivery id writes nothing, and a failure
+        (RuntimeStoreError) leaves no claim behind, so the sender's retry is accepted."""
         ...
 
 

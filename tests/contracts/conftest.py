@@ -11,12 +11,13 @@ from redis.asyncio.cluster import RedisCluster
 
 from agent.runtime.limits import MemoryUsageMeter, RedisUsageMeter
 from agent.runtime.redis_connection import AsyncRedis
+from agent.runtime.redis_intake import RedisIntake
 from agent.runtime.redis_keys import RedisKeys
 from agent.runtime.redis_mailboxes import RedisMailboxes
 from agent.runtime.redis_stores import RedisDedupe, RedisTranscripts
 from agent.runtime.sqlite import SqliteDatabase, SqliteDedupe, SqliteTranscripts
 from agent.runtime.sqlite_mailboxes import SqliteMailboxes
-from agent.runtime.stores import Mailboxes, TranscriptStore
+from agent.runtime.stores import Intake, Mailboxes, TranscriptStore
 
 
 @pytest.fixture
@@ -47,10 +48,14 @@ def dedupe(request: pytest.FixtureRequest) -> object:
 
 @dataclass
 class Conversations:
-    """One backend's mailboxes and the transcripts they write to."""
+    """One backend's mailboxes, the transcripts they write to and the webhook intake."""
 
     mailboxes: Mailboxes
     transcripts: TranscriptStore
+    intake: Intake
+    backend: str
+    redis: AsyncRedis | None = None  # the Redis backends' client and keys
+    keys: RedisKeys | None = None
 
 
 @pytest.fixture(
@@ -65,7 +70,8 @@ async def conversations(
 ) -> AsyncIterator[Conversations]:
     if request.param == "sqlite":
         database = await SqliteDatabase.open(tmp_path / "mailboxes.sqlite3")
-        yield Conversations(await SqliteMailboxes.open(database), SqliteTranscripts(database))
+        mailboxes = await SqliteMailboxes.open(database)
+        yield Conversations(mailboxes, SqliteTranscripts(database), mailboxes, "sqlite")
         await database.close()
         return
     client: AsyncRedis
@@ -75,7 +81,11 @@ async def conversations(
     else:
         client = Redis.from_url(request.getfixturevalue("redis_url"))
         keys = RedisKeys(request.getfixturevalue("redis_prefix"))
-    yield Conversations(RedisMailboxes(client, keys, 3600), RedisTranscripts(client, keys))
+    redis_boxes = RedisMailboxes(client, keys, 3600)
+    intake = RedisIntake(client, keys, 3600, redis_boxes)
+    yield Conversations(
+        redis_boxes, RedisTranscripts(client, keys), intake, request.param, client, keys
+    )
     await client.aclose()
 
 

@@ -2,8 +2,7 @@
 
 import asyncio
 import time
-from collections.abc import AsyncIterator, Iterator
-from dataclasses import dataclass
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -24,12 +23,11 @@ from agent.runtime.models import (
     Mode,
     OutboxItem,
 )
-from agent.runtime.sqlite import SqliteDatabase, SqliteTranscripts
-from agent.runtime.sqlite_mailboxes import SqliteMailboxes
 from agent.runtime.worker import PoolConfig, WorkerPool
 from agent.tenant_tools import TenantTools
 from agent.turns import BUDGET_SPENT_REASON, TurnProcessor
 from tests.unit.graph.conftest import REFUNDS, Retrieval, tenants_with
+from tests.unit.runtime.conftest import Runtime
 from tools.context import Customer
 from tools.errors import DeliveryError
 
@@ -56,19 +54,6 @@ class RecordingDelivery:
         if self._crashes_left:
             self._crashes_left -= 1
             raise ConnectionResetError("the worker died right after sending")
-
-
-@dataclass
-class Runtime:
-    mailboxes: SqliteMailboxes
-    transcripts: SqliteTranscripts
-
-
-@pytest.fixture
-async def runtime(tmp_path: Path) -> AsyncIterator[Runtime]:
-    database = await SqliteDatabase.open(tmp_path / "t.sqlite3")
-    yield Runtime(await SqliteMailboxes.open(database), SqliteTranscripts(database))
-    await database.close()
 
 
 @pytest.fixture
