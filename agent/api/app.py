@@ -14,6 +14,7 @@ from agent import __version__
 from agent.api import admin, conversations, health, webhooks
 from agent.api.errors import install_error_handlers
 from agent.api.openapi import install_openapi
+from agent.api.webhook_fast_path import WebhookFastPath
 from agent.components import Components
 from agent.config.settings import DEMO_TENANTS_DIR, Settings
 from agent.llm.errors import LLMError
@@ -45,6 +46,7 @@ def create_app(settings: Settings, run_workers_in_process: bool = True) -> FastA
     app = FastAPI(title="deskhand", version=__version__, lifespan=lifespan)
     install_error_handlers(app)
     install_openapi(app)
+    app.add_middleware(WebhookFastPath)
     app.include_router(health.router)
     app.include_router(webhooks.router)
     app.include_router(conversations.router)

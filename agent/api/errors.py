@@ -33,17 +33,25 @@ def status_for(error: DeskhandError) -> int:
     return 500
 
 
+def error_response(path: str, error: DeskhandError) -> JSONResponse:
+    """The answer to a refused or failed request: the reason for a 4xx, never internals."""
+    status = status_for(error)
+    if status >= 500:
+        log.error("request failed", extra={"path": path, "error": str(error)})
+        message = "a dependency is unavailable; retry later" if status == 503 else "internal error"
+        return JSONResponse({"error": message}, status_code=status)
+    return JSONResponse({"error": str(error)}, status_code=status)
+
+
+def unexpected_response(path: str) -> JSONResponse:
+    log.exception("unexpected error", extra={"path": path})
+    return JSONResponse({"error": "internal error"}, status_code=500)
+
+
 def install_error_handlers(app: FastAPI) -> None:
     @app.exception_handler(DeskhandError)
     async def deskhand_error(request: Request, error: DeskhandError) -> JSONResponse:
-        status = status_for(error)
-        if status >= 500:
-            log.error("request failed", extra={"path": request.url.path, "error": str(error)})
-            message = (
-                "a dependency is unavailable; retry later" if status == 503 else "internal error"
-            )
-            return JSONResponse({"error": message}, status_code=status)
-        return JSONResponse({"error": str(error)}, status_code=status)
+        return error_response(request.url.path, error)
 
     @app.exception_handler(StarletteHTTPException)
     async def http_error(request: Request, error: StarletteHTTPException) -> JSONResponse:
@@ -59,5 +67,4 @@ def install_error_handlers(app: FastAPI) -> None:
 
     @app.exception_handler(Exception)
     async def unexpected(request: Request, error: Exception) -> JSONResponse:
-        log.exception("unexpected error", extra={"path": request.url.path})
-        return JSONResponse({"error": "internal error"}, status_code=500)
+        return unexpected_response(request.url.path)

@@ -26,6 +26,13 @@ router = APIRouter()
 
 @router.post(WEBHOOK_PATH, **WEBHOOK_ROUTE_DOCS)
 async def receive_webhook(tenant: str, channel: str, request: Request) -> JSONResponse:
+    """The documented route. ``agent.api.webhook_fast_path`` serves the same handler ahead
+    of FastAPI's routing; this route serves it where the fast path is not installed."""
+    return await handle_webhook(request, tenant, channel)
+
+
+async def handle_webhook(request: Request, tenant: str, channel: str) -> JSONResponse:
+    """Verify, parse, dedupe, enqueue, answer; a refusal raises a DeskhandError."""
     parts = components(request)
     adapter = CHANNELS.get(channel)
     if adapter is None:

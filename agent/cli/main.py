@@ -13,6 +13,7 @@ from agent.cli.bench import safety as bench_safety
 from agent.cli.bench import search as bench_search
 from agent.cli.bench import turn as bench_turn
 from agent.cli.bench import webhook as bench_webhook
+from agent.replay import cli as replay_cli
 
 app = typer.Typer(
     name="deskhand",
@@ -40,6 +41,7 @@ app.command()(erase.erase)
 app.command()(approve.approve)
 app.command()(graph.graph)
 app.command("llm-stub")(llm_stub.llm_stub)
+app.command()(replay_cli.replay)
 kb_app.command("search")(kb.kb_search)
 kb_app.command("stats")(kb.kb_stats)
 app.add_typer(kb_app, name="kb")

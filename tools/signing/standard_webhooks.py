@@ -92,19 +92,24 @@ def verify(
 
 
 def _required_headers(headers: Mapping[str, str]) -> tuple[str, int, str]:
-    lowered = {key.lower(): value for key, value in headers.items()}
-    missing = [
-        name
-        for name in ("webhook-id", "webhook-timestamp", "webhook-signature")
-        if not lowered.get(name)
-    ]
+    names = ("webhook-id", "webhook-timestamp", "webhook-signature")
+    values = {name: _header(headers, name) for name in names}
+    missing = [name for name, value in values.items() if not value]
     if missing:
         raise SignatureError(f"missing header(s): {', '.join(missing)}")
-    try:
-        timestamp = int(lowered["webhook-timestamp"])
-    except ValueError:
-        raise SignatureError("webhook-timestamp is not an integer") from None
-    return lowered["webhook-id"], timestamp, lowered["webhook-signature"]
+    timestamp = values["webhook-timestamp"]
+    if not (timestamp.isascii() and timestamp.lstrip("-").isdigit()):
+        raise SignatureError("webhook-timestamp is not an integer")
+    return values["webhook-id"], int(timestamp), values["webhook-signature"]
+
+
+def _header(headers: Mapping[str, str], name: str) -> str:
+    """``name``'s value; Starlette's headers match names case-insensitively, and a plain
+    mapping with other spellings is searched only when the direct lookup misses."""
+    value = headers.get(name)
+    if value is None:
+        value = next((v for k, v in headers.items() if k.lower() == name), "")
+    return value
 
 
 def _check_timestamp(timestamp: int, tolerance_s: int, now: float) -> None:

@@ -178,7 +178,7 @@ def _on_the_path(bot: BotConfig) -> BotConfig:
 async def _talk(runner: GraphRunner, turns: int) -> None:
     from agent.graph.prompts import history_messages
     from agent.graph.state import turn_input
-    from agent.runtime.models import Author, InboundMessage
+    from agent.runtime.models import Author, InboundMessage, TranscriptEntry
     from agent.turn_records import bot_entry
     from tools.context import Customer
 

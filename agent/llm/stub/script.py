@@ -184,10 +184,16 @@ def request_key(body: dict[str, Any]) -> str:
     their order of appearance, because servers generate ids at random and a cassette must
     match the same conversation replayed later.
     """
-    messages = _canonical_messages(body.get("messages") or [])
-    canonical = {"messages": messages, "tools": body.get("tools") or []}
+    canonical = canonical_request(body)
     text = json.dumps(canonical, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
     return hashlib.sha256(text.encode("utf-8")).hexdigest()
+
+
+def canonical_request(body: dict[str, Any]) -> dict[str, Any]:
+    """What ``request_key`` hashes: the messages (tool-call ids by order, arguments decoded)
+    and the tools."""
+    messages = _canonical_messages(body.get("messages") or [])
+    return {"messages": messages, "tools": body.get("tools") or []}
 
 
 def load_script(path: Path) -> Script:
