@@ -3,7 +3,6 @@ HTTP; signed agent-bot deliveries; the answer arrives as an outgoing message in 
 conversation (a private note in draft mode); the bot's own message is ignored; an agent's
 reply silences the bot; putting the conversation back to pending gives it back."""
 
-import functools
 import json
 import time
 from collections.abc import Iterator
@@ -28,15 +27,6 @@ SECRET = "cw-bot-secret-0123456789"
 CONVERSATION = 2  # the fixtures' conversation: the fake's first seeded one
 MESSAGES = f"/api/v1/accounts/{ACCOUNT_ID}/conversations/{CONVERSATION}/messages"
 KEY = f"demo:chatwoot:{CONVERSATION}"
-
-
-@pytest.fixture
-def start_deskhand(
-    start_deskhand: StartDeskhand, redis_url: str, redis_prefix: str
-) -> StartDeskhand:
-    """deskhand on a Redis runtime of this test's own: the fake's ids repeat in every test,
-    and the embedded SQLite runtime is shared by the whole session."""
-    return functools.partial(start_deskhand, redis_url=redis_url, redis_prefix=redis_prefix)
 
 
 @pytest.fixture

@@ -3,7 +3,6 @@ HTTP; signed event-subscription deliveries; the answer arrives as a public comme
 ticket (a private one in draft mode), authored by the bot's agent; the bot's own comment is
 ignored; an agent's public reply silences the bot."""
 
-import functools
 import json
 import time
 from collections.abc import Iterator
@@ -22,15 +21,6 @@ FIXTURES = Path(__file__).parents[2] / "fixtures" / "channels" / "zendesk"
 SECRET = "zd-signing-secret-0123456789"
 TICKET = 35438  # the fixtures' ticket: the fake's first, requested by a new user (35437)
 KEY = f"demo:zendesk:{TICKET}"
-
-
-@pytest.fixture
-def start_deskhand(
-    start_deskhand: StartDeskhand, redis_url: str, redis_prefix: str
-) -> StartDeskhand:
-    """deskhand on a Redis runtime of this test's own: the fake's ids repeat in every test,
-    and the embedded SQLite runtime is shared by the whole session."""
-    return functools.partial(start_deskhand, redis_url=redis_url, redis_prefix=redis_prefix)
 
 
 @pytest.fixture

@@ -5,7 +5,6 @@ ids, and robustness against any body."""
 import contextlib
 import json
 import time
-from pathlib import Path
 from typing import Any
 
 import pytest
@@ -25,12 +24,12 @@ from agent.channels.base import (
 )
 from agent.channels.chatwoot import ChatwootChannel
 from agent.config.botfile import BotConfig
+from tests.support.channel_fixtures import channel_fixture
 from tests.support.json_fuzz import JSON_VALUES, mutated
 from tests.support.signers import sign
 from tools.context import Customer
 from tools.ticketing.key_marker import with_marker
 
-FIXTURES = Path(__file__).parents[2] / "fixtures" / "channels" / "chatwoot"
 SECRET = "cw-bot-secret-new-5f2a"
 OLD_SECRET = "cw-bot-secret-old-9c1d"
 URL_TOKEN = "cw-url-token-0123456789ab"
@@ -59,8 +58,7 @@ BOT = make_bot()
 
 
 def fixture(name: str) -> dict[str, Any]:
-    data: dict[str, Any] = json.loads((FIXTURES / f"{name}.json").read_text())
-    return data
+    return channel_fixture("chatwoot", name)
 
 
 def body_of(data: Any) -> bytes:

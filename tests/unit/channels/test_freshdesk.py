@@ -3,7 +3,6 @@ template parsed into events, state sync, synthetic dedupe ids, robustness."""
 
 import contextlib
 import json
-from pathlib import Path
 from typing import Any
 
 import pytest
@@ -23,10 +22,10 @@ from agent.channels.base import (
 )
 from agent.channels.freshdesk import FreshdeskChannel
 from agent.config.botfile import BotConfig
+from tests.support.channel_fixtures import channel_fixture
 from tests.support.json_fuzz import JSON_VALUES, mutated
 from tests.support.signers import sign
 
-FIXTURES = Path(__file__).parents[2] / "fixtures" / "channels" / "freshdesk"
 TOKEN = "fd-token-0123456789abcdef"
 OLD_TOKEN = "fd-token-old-0123456789ab"
 URL_TOKEN = "fd-url-token-0123456789ab"
@@ -55,8 +54,7 @@ BOT = make_bot()
 
 
 def fixture(name: str) -> dict[str, Any]:
-    data: dict[str, Any] = json.loads((FIXTURES / f"{name}.json").read_text())
-    return data
+    return channel_fixture("freshdesk", name)
 
 
 def body_of(data: Any) -> bytes:

@@ -5,7 +5,6 @@ events, state sync, dedupe on the event id, robustness."""
 import contextlib
 import json
 import time
-from pathlib import Path
 from typing import Any
 
 import pytest
@@ -25,10 +24,10 @@ from agent.channels.base import (
 )
 from agent.channels.front import FrontChannel
 from agent.config.botfile import BotConfig
+from tests.support.channel_fixtures import channel_fixture
 from tests.support.json_fuzz import JSON_VALUES, mutated
 from tests.support.signers import sign
 
-FIXTURES = Path(__file__).parents[2] / "fixtures" / "channels" / "front"
 KEY = "front-signing-key-new"
 OLD_KEY = "front-signing-key-old"
 BOT_TEAMMATE = "tea_bot"
@@ -46,8 +45,7 @@ BOT = BotConfig.model_validate(
 
 
 def fixture(name: str) -> dict[str, Any]:
-    data: dict[str, Any] = json.loads((FIXTURES / f"{name}.json").read_text())
-    return data
+    return channel_fixture("front", name)
 
 
 def body_of(data: Any) -> bytes:

@@ -4,7 +4,6 @@ dedupe ids, robustness."""
 
 import contextlib
 import json
-from pathlib import Path
 from typing import Any
 
 import pytest
@@ -24,10 +23,10 @@ from agent.channels.base import (
 )
 from agent.channels.helpscout import HelpScoutChannel
 from agent.config.botfile import BotConfig
+from tests.support.channel_fixtures import channel_fixture
 from tests.support.json_fuzz import JSON_VALUES, mutated
 from tests.support.signers import sign
 
-FIXTURES = Path(__file__).parents[2] / "fixtures" / "channels" / "helpscout"
 SECRET = "hs-webhook-secret-0001"
 OLD_SECRET = "hs-webhook-secret-0000"
 BOT_USER = "100"
@@ -58,8 +57,7 @@ BOT = make_bot()
 
 
 def fixture(name: str) -> dict[str, Any]:
-    data: dict[str, Any] = json.loads((FIXTURES / f"{name}.json").read_text())
-    return data
+    return channel_fixture("helpscout", name)
 
 
 def body_of(data: Any) -> bytes:

@@ -5,7 +5,6 @@ import copy
 import hashlib
 import hmac
 import json
-from pathlib import Path
 from typing import Any
 
 import pytest
@@ -25,12 +24,12 @@ from agent.channels.base import (
 )
 from agent.channels.intercom import IntercomChannel
 from agent.config.botfile import BotConfig
+from tests.support.channel_fixtures import channel_fixture
 from tests.support.json_fuzz import JSON_VALUES, mutated
 from tests.support.signers import intercom as sign
 from tools.context import Customer
 from tools.ticketing.key_marker import with_marker
 
-FIXTURES = Path(__file__).parents[2] / "fixtures" / "channels" / "intercom"
 SECRET = "ic-client-secret-0123456789"
 OLD_SECRET = "ic-client-secret-old-987654"
 BOT_ADMIN = "991267001"
@@ -54,8 +53,7 @@ BOT = make_bot()
 
 
 def fixture(name: str) -> dict[str, Any]:
-    data: dict[str, Any] = json.loads((FIXTURES / f"{name}.json").read_text())
-    return data
+    return channel_fixture("intercom", name)
 
 
 def accept(data: Any, headers: dict[str, str] | None = None, bot: BotConfig = BOT) -> Delivery:

@@ -3,7 +3,6 @@ into canonical events, the switchboard's ownership, dedupe ids, robustness."""
 
 import copy
 import json
-from pathlib import Path
 from typing import Any
 
 import pytest
@@ -21,11 +20,11 @@ from agent.channels.base import (
 )
 from agent.channels.sunshine import SunshineChannel
 from agent.config.botfile import BotConfig
+from tests.support.channel_fixtures import channel_fixture
 from tests.support.json_fuzz import JSON_VALUES, mutated
 from tests.support.signers import sunshine as sign
 from tools.context import Customer
 
-FIXTURES = Path(__file__).parents[2] / "fixtures" / "channels" / "sunshine"
 API_KEY = "sunco-webhook-secret-0123456789"
 OLD_API_KEY = "sunco-webhook-secret-old-98765"
 BOT_INTEGRATION = "5f11a650e4e987667c2051d1"
@@ -56,8 +55,7 @@ BOT = make_bot()
 
 
 def fixture(name: str) -> dict[str, Any]:
-    data: dict[str, Any] = json.loads((FIXTURES / f"{name}.json").read_text())
-    return data
+    return channel_fixture("sunshine", name)
 
 
 def accept(data: Any, headers: dict[str, str] | None = None, bot: BotConfig = BOT) -> Delivery:

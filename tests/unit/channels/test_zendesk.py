@@ -8,7 +8,6 @@ import hashlib
 import hmac
 import json
 import time
-from pathlib import Path
 from typing import Any
 
 import pytest
@@ -28,12 +27,12 @@ from agent.channels.base import (
 )
 from agent.channels.zendesk import ZendeskChannel
 from agent.config.botfile import BotConfig
+from tests.support.channel_fixtures import channel_fixture
 from tests.support.json_fuzz import JSON_VALUES, mutated
 from tests.support.signers import sign
 from tools.context import Customer
 from tools.ticketing.key_marker import with_marker
 
-FIXTURES = Path(__file__).parents[2] / "fixtures" / "channels" / "zendesk"
 SECRET = "zd-signing-secret-new-7e3b"
 OLD_SECRET = "zd-signing-secret-old-1a9f"
 BOT_AGENT_ID = "501"
@@ -64,8 +63,7 @@ BOT = make_bot()
 
 
 def fixture(name: str) -> dict[str, Any]:
-    data: dict[str, Any] = json.loads((FIXTURES / f"{name}.json").read_text())
-    return data
+    return channel_fixture("zendesk", name)
 
 
 def body_of(data: Any) -> bytes:
