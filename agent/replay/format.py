@@ -65,6 +65,13 @@ class StepConditions(Strict):
     model: Literal["available", "unavailable"] | None = None
     tool_fails: list[str] | None = None
     gap_s: float = Field(default=0.0, ge=0, le=600, description="wait before this step")
+    pause_days: float = Field(
+        default=0.0,
+        ge=0,
+        le=365,
+        description="a pause simulated before this step: the graph's clock moves this many "
+        "days forward (nothing is waited); it stays moved for the rest of the conversation",
+    )
 
 
 class ToolCallSpec(Strict):

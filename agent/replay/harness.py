@@ -129,6 +129,12 @@ class Harness:
             self.http.post(f"{routes.PREFIX}/conditions", json={"tool_fails": {tenant: tool_fails}})
         )
 
+    def set_clock(self, offset_s: float) -> None:
+        """Run the graph's clock this many seconds ahead of real time (0: real time); the
+        cassette keys mask the moved date accordingly."""
+        self._ok(self.http.post(f"{routes.PREFIX}/clock", json={"offset_s": offset_s}))
+        self.model.clock_offset_s = offset_s
+
     def change_mode(self, change: dict[str, Any]) -> None:
         self._ok(self.http.post(f"{routes.PREFIX}/mode", json=change))
 

@@ -12,6 +12,7 @@ import json
 import re
 import threading
 from dataclasses import dataclass, field
+from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
 import httpx
@@ -26,31 +27,42 @@ from agent.llm.stub import (
 )
 from agent.replay.format import CassetteAnswer
 
-_TODAY = re.compile(r"Today: \w+ \d{4}-\d{2}-\d{2} \(UTC\)")
+_TODAY = re.compile(r"Today: \w+ (\d{4}-\d{2}-\d{2}) \(UTC\)")
 MASKED_TODAY = "Today: <today> (UTC)"
 UNAVAILABLE = "replay: the model is unavailable (condition model: unavailable)"
 MAX_DIFF_LINES = 40
 
 
-def replay_request(body: dict[str, Any]) -> dict[str, Any]:
-    """The request as cassettes keep it: canonical, today's date masked."""
-    masked: dict[str, Any] = _mask(canonical_request(body))
+def replay_request(body: dict[str, Any], clock_offset_s: float = 0.0) -> dict[str, Any]:
+    """The request as cassettes keep it: canonical, today's date masked (``<today>``; the
+    date a step's ``pause_days`` moved the clock to, as ``<today+3d>``)."""
+    shifted = (datetime.now(UTC) + timedelta(seconds=clock_offset_s)).date()
+    masked: dict[str, Any] = _mask(canonical_request(body), shifted)
     return masked
 
 
-def replay_key(body: dict[str, Any]) -> str:
-    text = json.dumps(replay_request(body), sort_keys=True, separators=(",", ":"))
+def replay_key(body: dict[str, Any], clock_offset_s: float = 0.0) -> str:
+    text = json.dumps(replay_request(body, clock_offset_s), sort_keys=True, separators=(",", ":"))
     return hashlib.sha256(text.encode("utf-8")).hexdigest()
 
 
-def _mask(value: Any) -> Any:
+def _mask(value: Any, shifted: date) -> Any:
     if isinstance(value, str):
-        return _TODAY.sub(MASKED_TODAY, value)
+        return _TODAY.sub(lambda match: _masked_today(match, shifted), value)
     if isinstance(value, list):
-        return [_mask(item) for item in value]
+        return [_mask(item, shifted) for item in value]
     if isinstance(value, dict):
-        return {key: _mask(item) for key, item in value.items()}
+        return {key: _mask(item, shifted) for key, item in value.items()}
     return value
+
+
+def _masked_today(match: re.Match[str], shifted: date) -> str:
+    """Any date is ``<today>``, except the one a pause moved the clock to: the cassette
+    then shows that the graph read the moved clock (``<today+3d>``)."""
+    days = (shifted - datetime.now(UTC).date()).days
+    if days == 0 or match.group(1) != shifted.isoformat():
+        return MASKED_TODAY
+    return MASKED_TODAY.replace("<today>", f"<today{days:+d}d>")
 
 
 @dataclass(frozen=True)
@@ -138,6 +150,7 @@ class ReplayModel:
         self._next = 0
         self._unavailable = False
         self._step = ModelStep()
+        self.clock_offset_s = 0.0  # the graph's clock ahead of real time (pause_days)
 
     @property
     def live(self) -> bool:
@@ -171,8 +184,8 @@ class ReplayModel:
         response = upstream.answer(body)
         answer = CassetteAnswer.model_validate(
             {
-                "key": replay_key(body),
-                "request": replay_request(body),
+                "key": replay_key(body, self.clock_offset_s),
+                "request": replay_request(body, self.clock_offset_s),
                 **response.model_dump(exclude_defaults=True),
             }
         )
@@ -188,9 +201,9 @@ class ReplayModel:
         answer = self._answers[self._next]
         self._next += 1
         if answer.key is not None:
-            actual = replay_key(body)
+            actual = replay_key(body, self.clock_offset_s)
             if actual != answer.key:
-                diff = request_diff(answer.request, replay_request(body))
+                diff = request_diff(answer.request, replay_request(body, self.clock_offset_s))
                 self._step.mismatches.append(Mismatch(self._next, answer.key, actual, diff))
         return answer.response()
 

@@ -3,6 +3,8 @@
 from dataclasses import dataclass, field
 from typing import Any
 
+QUOTED = "quoted the best passage"  # the respond node's note when it quoted instead
+
 
 @dataclass(frozen=True)
 class ToolUse:
@@ -63,9 +65,12 @@ def tool_uses(trace: list[dict[str, Any]]) -> list[ToolUse]:
 
 
 def grounding_score(trace: list[dict[str, Any]]) -> float | None:
-    """The respond node's grounding score; a degraded quote is the passage itself (1.0)."""
+    """The respond node's grounding score; a quote (the degraded path's, or the respond
+    node's in place of an unsupported draft) is the passage itself (1.0)."""
     for event in reversed(trace):
         detail = event.get("detail") or {}
+        if event.get("node") == "respond" and detail.get("rewritten") == QUOTED:
+            return 1.0
         if event.get("node") == "respond" and "grounding" in detail:
             return float(detail["grounding"])
         if event.get("node") == "degraded" and detail.get("quoted"):

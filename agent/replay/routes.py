@@ -1,12 +1,14 @@
 """Routes the replay adds to the deskhand it starts (and to no other): the full transcript
 with each turn's trace and the agent's memory, a person's ownership changes as a helpdesk
-would send them, and the conditions (a failing tool, a fresh circuit breaker).
+would send them, the conditions (a failing tool, a fresh circuit breaker), and the clock
+the turn graph reads (moved forward to simulate a pause of days without waiting).
 
 They live on 127.0.0.1 for the duration of a replay run only; deskhand itself never
 serves them.
 """
 
 from collections.abc import Awaitable, Callable
+from datetime import datetime, timedelta, tzinfo
 from typing import Any, Literal
 
 from fastapi import APIRouter, FastAPI, Request
@@ -15,6 +17,7 @@ from pydantic import BaseModel, Field
 from agent.channels.accept import mode_message
 from agent.channels.base import AGENT_REPLY, EventKind, InboundEvent
 from agent.components import Components
+from agent.graph import prompts
 from agent.llm.circuit import CircuitBreaker
 from agent.safety import detect_language
 from tools.context import Customer, ToolContext
@@ -39,13 +42,41 @@ class Conditions(BaseModel):
     tool_fails: dict[str, list[str]] = Field(default_factory=dict, description="per tenant")
 
 
+class Clock(BaseModel):
+    offset_s: float = Field(ge=0, description="how far ahead of real time the graph's clock is")
+
+
+class ReplayClock:
+    """The clock the turn graph reads (today's date in the prompt's context block), ahead
+    of real time by ``offset_s``: a step's ``pause_days`` moves it instead of waiting.
+    Stored timestamps, leases and retries keep real time."""
+
+    offset_s: float = 0.0
+
+    @classmethod
+    def now(cls, tz: tzinfo | None = None) -> datetime:
+        return datetime.now(tz) + timedelta(seconds=cls.offset_s)
+
+
+class _ShiftedDatetime(datetime):
+    """``datetime`` for the prompt module: ``now()`` reads the replay's clock."""
+
+    @classmethod
+    def now(cls, tz: tzinfo | None = None) -> "_ShiftedDatetime":
+        moment = ReplayClock.now(tz)
+        return cls.fromtimestamp(moment.timestamp(), tz)
+
+
 def install(app: FastAPI) -> None:
     router = APIRouter(prefix=PREFIX, include_in_schema=False)
     router.add_api_route("/conversations/{key:path}", _conversation, methods=["GET"])
     router.add_api_route("/mode", _mode, methods=["POST"])
     router.add_api_route("/conditions", _conditions, methods=["POST"])
+    router.add_api_route("/clock", _clock, methods=["POST"])
     app.include_router(router)
     app.state.replay_tool_failures = {}
+    ReplayClock.offset_s = 0.0
+    setattr(prompts, "datetime", _ShiftedDatetime)  # noqa: B010 - the replay's process only
 
 
 def _parts(request: Request) -> Components:
@@ -106,6 +137,12 @@ async def _conditions(conditions: Conditions, request: Request) -> dict[str, Any
         failures[tenant] = set(names)
         _wrap(parts.tools.get(tenant), tenant, failures)
     return {"ok": True}
+
+
+async def _clock(clock: Clock) -> dict[str, Any]:
+    """Set how far ahead of real time the graph's clock runs (0: real time)."""
+    ReplayClock.offset_s = clock.offset_s
+    return {"offset_s": ReplayClock.offset_s}
 
 
 def _wrap(registry: ToolRegistry, tenant: str, failures: dict[str, set[str]]) -> None:

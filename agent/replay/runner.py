@@ -45,6 +45,7 @@ class Run:
     loaded: LoadedConversation
     attempt: int
     conversation_id: str
+    clock_offset_s: float = 0.0  # how far the steps' pause_days moved the graph's clock
     steps: list[StepResult] = field(default_factory=list)
     end_misses: list[Miss] = field(default_factory=list)
     recorded: list[list[CassetteAnswer]] = field(default_factory=list)
@@ -114,12 +115,15 @@ class Runner:
         answers = [None] * len(conversation.turns) if self.live else answers_for(loaded)
         seeded = shop_seed(conversation.fixtures.shop)
         self.harness.seed_shop(seeded)
+        self.harness.set_clock(0.0)
         for index, step in enumerate(conversation.turns):
             result, recorded = self._step(run, index, step, answers[index])
             run.steps.append(result)
             run.recorded.append(recorded)
             if not result.passed:
                 break
+        if run.clock_offset_s:
+            self.harness.set_clock(0.0)
         if run.passed and conversation.end_state is not None:
             run.end_misses = check_end_state(conversation.end_state, seeded, self.harness.shop())
         run.duration_s = time.monotonic() - started
@@ -135,6 +139,9 @@ class Runner:
         tool_fails = step.conditions.tool_fails
         if step.conditions.gap_s:
             time.sleep(step.conditions.gap_s)
+        if step.conditions.pause_days:
+            run.clock_offset_s += step.conditions.pause_days * 86_400
+            self.harness.set_clock(run.clock_offset_s)
         self.harness.set_conditions(
             conversation.tenant, tool_fails if tool_fails is not None else conditions.tool_fails
         )

@@ -42,8 +42,8 @@ def check_grounding(
             continue
         claim = fold(sentence)
         numbers = _numbers(claim)
-        if not numbers and _EMPATHY.match(claim):
-            continue  # "I'm sorry to hear the parcel is late": the customer's news, not a claim
+        if not numbers and (_EMPATHY.match(claim) or _SCOPE.match(claim)):
+            continue  # the customer's news, or what the assistant is for: not a claim
         stems = set(_stems(_PLEASANTRY.sub(" ", claim)))
         if len(stems) < 2 and not numbers:
             continue
@@ -145,6 +145,16 @@ _EMPATHY = re.compile(
     r"\W*(?:i'?m (?:so |very |really |truly )?sorry|sorry to hear|i understand|"
     r"(?:lo )?(?:siento|lamento)|entiendo|es tut (?:mir|uns) (?:sehr |wirklich )?leid|"
     r"ich verstehe|(?:je suis )?(?:vraiment )?desolee?|je comprends)\b"
+)
+
+# A sentence saying what the assistant can (or cannot) help with describes its scope,
+# not the company's facts ("I can help with your orders, returns and our products").
+_SCOPE = re.compile(
+    r"\W*(?:(?:i|we) (?:can(?:not|'t)?|am (?:not )?able to|'?m (?:not )?able to|could) "
+    r"(?:only |also )?help(?: you)? with|(?:i'?m|i am) (?:here|only able) to help(?: you)? with|"
+    r"(?:no )?(?:puedo|podemos) ayudar(?:te|le)? (?:con|en)|"
+    r"(?:ich kann|wir konnen) (?:ihnen |dir )?(?:nur |leider nicht |nicht )?(?:bei|mit)\b|"
+    r"(?:je (?:ne )?peux|nous (?:ne )?pouvons) (?:pas )?vous aider (?:avec|pour|a))"
 )
 
 # Pleasantries, folded: removed before a sentence's content words are counted.

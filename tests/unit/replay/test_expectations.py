@@ -173,6 +173,8 @@ def test_what_the_trace_tells() -> None:
     ]
     assert grounding_score(TRACE) == 0.75
     assert grounding_score([{"node": "degraded", "detail": {"quoted": "refunds.md"}}]) == 1.0
+    rewritten = {"grounding": 0.0, "rewritten": "quoted the best passage"}
+    assert grounding_score([{"node": "respond", "detail": rewritten}]) == 1.0  # the quote
     assert summarise_trace(TRACE) == (
         "guard(language=en) → agent(calls=lookup_order) → tools(lookup_order:ok)"
         " → degraded(reason=down, tool=track_shipment) → respond(grounding=0.75, language=en)"

@@ -2,6 +2,7 @@
 the end-state check, pass^k and the JUnit XML."""
 
 import xml.etree.ElementTree as ET
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -13,7 +14,7 @@ from agent.replay.expectations import Miss
 from agent.replay.format import CassetteAnswer, EndState, ShopFixture
 from agent.replay.junit import junit_xml
 from agent.replay.loader import load_file
-from agent.replay.model import ReplayModel, replay_key, scripted
+from agent.replay.model import ReplayModel, replay_key, replay_request, scripted
 from agent.replay.runner import Outcome, Run, StepResult
 
 
@@ -32,6 +33,17 @@ def body(question: str, day: str = "Sunday 2026-11-29") -> dict[str, Any]:
 def test_the_key_ignores_the_date_but_not_the_words() -> None:
     assert replay_key(body("hi")) == replay_key(body("hi", "Monday 2027-01-04"))
     assert replay_key(body("hi")) != replay_key(body("hello"))
+
+
+def test_a_paused_clock_shows_in_the_key() -> None:
+    """After ``pause_days: 3`` the date three days on is masked as such: a graph that did
+    not read the moved clock sends another request."""
+    three_days = 3 * 86_400
+    later = (datetime.now(UTC) + timedelta(days=3)).date()
+    moved = body("hi", f"{later.strftime('%A')} {later.isoformat()}")
+    assert "Today: <today+3d> (UTC)" in str(replay_request(moved, three_days))
+    assert replay_key(moved, three_days) != replay_key(body("hi"), three_days)
+    assert replay_key(moved) == replay_key(body("hi"))  # no pause: any date is <today>
 
 
 def test_answers_come_in_order_and_a_changed_request_shows_its_diff() -> None:

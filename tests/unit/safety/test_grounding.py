@@ -1,5 +1,7 @@
 """Grounding: sentence splitting, what is checked, and when a sentence is supported."""
 
+import pytest
+
 from agent.safety.grounding import GroundingResult, check_grounding, split_sentences
 
 REFUNDS = (
@@ -95,3 +97,21 @@ def test_threshold_is_a_parameter() -> None:
 def test_no_sources_and_empty_reply() -> None:
     assert check_grounding("", [REFUNDS]) == GroundingResult(1.0, 0, ())
     assert check_grounding("Refunds take 5 business days.", []).score == 0.0
+
+
+@pytest.mark.parametrize(
+    "reply",
+    [
+        "I'm sorry, I can't help with weather forecasts. I can help with your orders and returns.",
+        "Lo siento, no puedo ayudarte con eso. Puedo ayudarte con tus pedidos y devoluciones.",
+        "Ich kann Ihnen bei Bestellungen und Rücksendungen helfen.",
+        "Je peux vous aider avec vos commandes et vos retours.",
+    ],
+)
+def test_a_statement_of_the_assistants_scope_is_not_a_claim(reply: str) -> None:
+    assert check_grounding(reply, ["Refunds take 5-7 business days."]).sentences == 0
+
+
+def test_a_scope_statement_with_a_number_is_still_checked() -> None:
+    result = check_grounding("I can help with refunds within 90 days.", ["Returns: 30 days."])
+    assert result.unsupported == ("I can help with refunds within 90 days.",)
