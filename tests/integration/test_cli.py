@@ -26,6 +26,7 @@ EXPECTED_COMMANDS = {
     "approve",
     "graph",
     "llm-stub",
+    "replay",
     "version",
     "kb",
     "bench",
