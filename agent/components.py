@@ -98,6 +98,7 @@ class Components:
             tenants,
             runtime.usage,
             settings.turn_timeout_s,
+            checkpoint_every_step=settings.checkpoint_every_step,
         )
         return cls(
             settings=settings,

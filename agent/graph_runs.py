@@ -1,5 +1,11 @@
 """Running the turn graph for the runtime: a fresh turn, or a paused one resumed.
 
+With ``every_step`` a turn checkpoints after every step, so a turn whose worker died is
+continued by the next one from its last step (``unfinished`` names the messages it was
+answering) rather than started over: a tool call that completed is not made again.
+Without it, one checkpoint per turn (and one at a pause): a crashed turn is re-run from
+its messages, which the outbox and the tools' idempotency keys make harmless.
+
 A run that pauses (``interrupt()`` in the approval node) comes back with the pause's
 payload; it becomes an ApprovalRecord naming the checkpoint to resume from. A decision
 resumes that checkpoint with ``Command(resume=...)``, carrying the conversation's newest
@@ -24,14 +30,28 @@ class ResumeExpired(DeskhandError):
 
 
 class GraphRunner:
-    def __init__(self, graph: Any, timeout_s: float) -> None:
+    def __init__(self, graph: Any, timeout_s: float, every_step: bool = False) -> None:
         self._graph = graph
         self._timeout_s = timeout_s
+        self._durability = "async" if every_step else "exit"
 
-    async def run(self, turn: TurnState, conversation_key: str, customer_id: str) -> TurnOutcome:
+    async def run(
+        self, turn: TurnState | None, conversation_key: str, customer_id: str
+    ) -> TurnOutcome:
+        """Run ``turn``, or with None continue the conversation's unfinished turn."""
         config: Config = {"configurable": {"thread_id": conversation_key}}
         result = await self._invoke(turn, config)
         return await self._outcome(result, conversation_key, customer_id)
+
+    async def unfinished(self, conversation_key: str) -> tuple[str, ...]:
+        """The message ids of the conversation's turn that stopped midway (its worker
+        died), or () when the last turn ended or paused for an approval."""
+        if self._graph.checkpointer is None:
+            return ()
+        state = await self._graph.aget_state({"configurable": {"thread_id": conversation_key}})
+        if not state.next or any(task.interrupts for task in state.tasks):
+            return ()
+        return tuple(state.values.get("message_ids") or ())
 
     async def resume(self, record: ApprovalRecord, decision: dict[str, Any]) -> TurnOutcome:
         key = record.conversation_key
@@ -48,9 +68,8 @@ class GraphRunner:
         return await self._outcome(result, key, record.customer_id)
 
     async def _invoke(self, graph_input: Any, config: Config) -> dict[str, Any]:
-        # One checkpoint per turn (and one at a pause), not one per step: a turn that
-        # crashes is re-run from its messages, which the outbox makes harmless.
-        durable = {"durability": "exit"} if self._graph.checkpointer else {}
+        # "async": a checkpoint per step, written while the next step runs; "exit": one.
+        durable = {"durability": self._durability} if self._graph.checkpointer else {}
         run = self._graph.ainvoke(graph_input, config, **durable)
         result: dict[str, Any] = await asyncio.wait_for(run, self._timeout_s)
         return result

@@ -15,7 +15,14 @@ from agent.config.localized import localized
 from agent.config.tenants import TenantRegistry
 from agent.delivery import Delivery, approval_item, reply_item, turn_items
 from agent.graph.prompts import history_messages
-from agent.graph.state import Escalation, EscalationReason, Priority, Reply, turn_input
+from agent.graph.state import (
+    Escalation,
+    EscalationReason,
+    Priority,
+    Reply,
+    TurnState,
+    turn_input,
+)
 from agent.graph_runs import GraphRunner, ResumeExpired
 from agent.loop_guard import loop_reason, stop_commit
 from agent.metrics import TURN_SECONDS, TURNS
@@ -30,7 +37,7 @@ from agent.runtime.models import (
     TranscriptEntry,
     TurnCommit,
 )
-from agent.runtime.stores import Mailboxes, TranscriptStore
+from agent.runtime.stores import Mailboxes, RuntimeStoreError, TranscriptStore
 from agent.safety import detect_language
 from agent.turn_records import bot_entry, escalated, label, model_tokens
 from tools.errors import DeliveryError
@@ -51,14 +58,17 @@ class TurnProcessor:
         usage: UsageMeter,
         turn_timeout_s: float,
         max_attempts: int = 5,
+        max_crashes: int = 20,
+        checkpoint_every_step: bool = False,
     ) -> None:
-        self._runner = GraphRunner(graph, turn_timeout_s)
+        self._runner = GraphRunner(graph, turn_timeout_s, checkpoint_every_step)
         self._mailboxes = mailboxes
         self._transcripts = transcripts
         self._delivery = delivery
         self._tenants = tenants
         self._usage = usage
         self._max_attempts = max_attempts
+        self._max_crashes = max_crashes
 
     async def handle(self, claim: Claim) -> float:
         """Answer the claimed customer messages, or apply an operator's decision.
@@ -78,7 +88,9 @@ class TurnProcessor:
             await self.flush(key)
             return 0.0
         batch = _leading_customer_messages(claim.messages)
-        wait_s = await self._answer(replace(claim, messages=batch))
+        resumed = await self._unfinished(claim, batch)
+        batch = batch[: len(resumed)] if resumed else batch
+        wait_s = await self._answer(replace(claim, messages=batch), bool(resumed))
         await self.flush(key)
         return wait_s
 
@@ -112,7 +124,17 @@ class TurnProcessor:
                 )
             await self._mailboxes.mark_delivered(conversation_key, item.key)
 
-    async def _answer(self, claim: Claim) -> float:
+    async def _unfinished(self, claim: Claim, batch: tuple[InboundMessage, ...]) -> tuple[str, ...]:
+        """The messages of a turn a dead worker left midway, when they lead ``batch``
+        (more may have arrived since: they wait for the next turn); () otherwise. Only
+        a repeated claim can find one."""
+        if claim.attempts <= 1 and claim.crashes == 0:
+            return ()
+        ids = await self._runner.unfinished(claim.conversation_key)
+        leading = tuple(message.message_id for message in batch[: len(ids)])
+        return ids if ids and leading == ids else ()
+
+    async def _answer(self, claim: Claim, resume: bool = False) -> float:
         state = await self._transcripts.state(claim.conversation_key)
         state = state or ConversationState(key=claim.conversation_key)
         if state.mode is Mode.MANUAL:
@@ -126,7 +148,7 @@ class TurnProcessor:
         if wait_s > 0:
             return wait_s
         started = time.monotonic()
-        outcome = await self._outcome(claim, bot)
+        outcome = await self._outcome(claim, bot, resume)
         TURN_SECONDS.observe(time.monotonic() - started)
         await self._commit(claim, state, outcome, bot)
         await self._usage.add_tokens(bot.tenant, model_tokens(outcome))
@@ -180,6 +202,8 @@ class TurnProcessor:
             outcome = await self._runner.resume(record, dict(decision.data["decision"]))
         except ResumeExpired as error:
             outcome = _failsafe((decision,), bot, str(error), EscalationReason.APPROVAL_REQUIRED)
+        except RuntimeStoreError:
+            raise  # retried by the worker once the store is back
         except Exception as error:  # never silence, never a stack trace to the customer
             log.exception("resuming a turn failed", extra={"conversation": record.id})
             outcome = _failsafe(
@@ -210,29 +234,47 @@ class TurnProcessor:
         )
         await self._mailboxes.commit(claim, commit)
 
-    async def _outcome(self, claim: Claim, bot: BotConfig) -> TurnOutcome:
-        if claim.attempts > self._max_attempts:
-            detail = (
-                f"the turn did not complete {claim.attempts - 1} times (errors or worker crashes)"
-            )
+    async def _outcome(self, claim: Claim, bot: BotConfig, resume: bool) -> TurnOutcome:
+        detail = self._given_up(claim)
+        if detail is not None:
             return _failsafe(claim.messages, bot, detail)
-        earlier = await self._history(claim)
         last = claim.messages[-1]
+        if resume:
+            return await self._run(claim, bot, None)
+        earlier = await self._history(claim)
         turn = turn_input(
             claim.conversation_key,
             bot.tenant,
             last.customer,
             history_messages(earlier),
             "\n".join(message.text for message in claim.messages),
+            [message.message_id for message in claim.messages],
         )
         budget = bot.limits.model_tokens_per_day
         if budget is not None and await self._usage.tokens_today(bot.tenant) >= budget:
             turn["degraded_reason"] = BUDGET_SPENT_REASON
+        return await self._run(claim, bot, turn)
+
+    async def _run(self, claim: Claim, bot: BotConfig, turn: TurnState | None) -> TurnOutcome:
+        """Run the turn (None: continue the unfinished one); a failure hands off."""
+        customer = claim.messages[-1].customer.id
         try:
-            return await self._runner.run(turn, claim.conversation_key, last.customer.id)
+            return await self._runner.run(turn, claim.conversation_key, customer)
+        except RuntimeStoreError:
+            raise  # Redis is away (a checkpoint not written): the turn is retried, not handed off
         except Exception as error:  # never silence, never a stack trace to the customer
             log.exception("turn failed", extra={"conversation": claim.conversation_key})
             return _failsafe(claim.messages, bot, f"the turn failed ({type(error).__name__})")
+
+    def _given_up(self, claim: Claim) -> str | None:
+        """Why the turn is handed to a person instead of tried again, if it is: too many
+        failed attempts (errors, lost leases), or far more workers killed under it (a
+        crash is usually the process's fault, not the turn's, so it is tolerated longer)."""
+        if claim.attempts > self._max_attempts:
+            return f"the turn did not complete {claim.attempts - 1} times (errors or lost leases)"
+        if claim.crashes > self._max_crashes:
+            return f"the workers running the turn died {claim.crashes} times"
+        return None
 
     async def _history(self, claim: Claim) -> list[TranscriptEntry]:
         """The transcript before the first of the claimed messages."""

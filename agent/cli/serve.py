@@ -81,9 +81,11 @@ async def _run_workers(settings: Settings) -> None:
     loop = asyncio.get_running_loop()
     for signum in (signal.SIGINT, signal.SIGTERM):
         loop.add_signal_handler(signum, stop.set)
-    # Load the embedding model before claiming anything: a conversation claimed by a
-    # worker that is still loading waits for it.
-    await asyncio.to_thread(parts.retriever.warm_up)
+    # Claim at once and load the embedding model beside: a restarted worker takes over
+    # dead workers' turns (and resumes them) while it loads; a turn that needs the model
+    # waits for it (the load happens once, under a lock).
+    warming = asyncio.create_task(asyncio.to_thread(parts.retriever.warm_up))
+    warming.add_done_callback(_report_warm_up)
     console.print(
         f"deskhand worker: up to {settings.worker_concurrency} turns at once "
         f"on the {settings.mode} runtime"
@@ -91,7 +93,13 @@ async def _run_workers(settings: Settings) -> None:
     try:
         await parts.work(stop)
     finally:
+        await asyncio.gather(warming, return_exceptions=True)
         await parts.close()
+
+
+def _report_warm_up(task: "asyncio.Task[None]") -> None:
+    if not task.cancelled() and task.exception() is not None:
+        warn(f"could not load the embedding model: {task.exception()} (turns will try again)")
 
 
 def _preflight(settings: Settings) -> None:

@@ -53,6 +53,9 @@ class Settings(BaseSettings):
     max_message_age_s: float = Field(default=120.0, gt=0)  # then a holding reply, not silence
     retention_days: float = Field(default=30.0, gt=0)
     checkpoint_keep: int = Field(default=20, ge=1)  # checkpoints kept per conversation
+    # A checkpoint after every step: a dead worker's turn resumes where it stopped (about
+    # twice the CPU per turn on Redis); off: one per turn, and such a turn starts over.
+    checkpoint_every_step: bool = False
 
     # Knowledge base
     chroma_url: str | None = None

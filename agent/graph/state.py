@@ -103,6 +103,7 @@ class TurnState(TypedDict, total=False):
     # What was said
     history: list[ChatMessage]
     message: str
+    message_ids: list[str]  # the runtime's messages the turn answers (to resume it)
     signals: Signals
     memory: Memory  # not reset between turns
     # What the turn found and did
@@ -125,6 +126,7 @@ def turn_input(
     customer: Customer,
     history: list[ChatMessage],
     message: str,
+    message_ids: list[str] | None = None,
 ) -> TurnState:
     """A turn's input: who and what, with every per-turn field reset (a checkpointed
     conversation would otherwise carry the previous turn's reply and findings over)."""
@@ -134,6 +136,7 @@ def turn_input(
         "customer": customer,
         "history": history,
         "message": message,
+        "message_ids": list(message_ids or ()),
         "signals": Signals(),
         "passages": [],
         "retrieval_confidence": 0.0,

@@ -199,13 +199,17 @@ class Claim:
 
     ``fence`` grows with every claim of the conversation; a worker whose fence is no
     longer the current one (its lease expired and another worker took over) cannot
-    commit, renew or release anything.
+    commit, renew or release anything. ``attempts`` counts the claims since the last
+    commit, except those after a holder that died without releasing the conversation
+    (whether its lease had ended or not): those are ``crashes``.
     """
 
     conversation_key: str
     fence: int
     messages: tuple[InboundMessage, ...]
     attempts: int = 1
+    holder: str = ""  # the worker process holding it ("" for none that beats)
+    crashes: int = 0  # claims after a holder that died during the turn (never released it)
 
 
 @dataclass(frozen=True)

@@ -2,10 +2,15 @@
 
 Per conversation (one slot): ``mailbox`` (waiting messages, oldest first), ``seen``
 (accepted message ids), ``lock`` (the current fence, with the lease as its TTL),
-``fence`` (a counter), ``attempts``, ``outbox`` (item key → JSON) with ``pending``
-(undelivered item keys in commit order), ``held``, ``transcript`` and ``state``.
+``fence`` (a counter), ``holder`` (the worker process that claimed it, until it lets go),
+``attempts`` (claims since the last commit) and ``crashes`` (take-overs from a holder that
+died without letting go, before or after its lease ended), ``outbox``
+(item key → JSON) with ``pending`` (undelivered item keys in commit order), ``held`` (the
+message given a holding reply), ``transcript`` and ``state``.
 Scheduling (one ``{queue}`` slot): ``ready`` (conversation → due time, ms, Redis clock),
-``waiting`` (conversation → arrival of its oldest message) and ``signal``.
+``waiting`` (conversation → arrival of its oldest message), ``signal``, ``alive`` (worker
+process → until when its heartbeat vouches for it) and ``claims:<worker>`` (what it claimed).
+A conversation whose holder stopped beating is taken over at once, with a new fence.
 
 A script touches one slot only; steps across slots are ordered so that a crash or a
 race between them leaves a conversation ready too early, never forgotten.
@@ -63,17 +68,53 @@ return due[1]
 
 _TAKE = """
 local held = redis.call('pttl', KEYS[1])
-if held > 0 then return {-1, held} end
+local by = redis.call('get', KEYS[5]) or ''
+if held > 0 and (ARGV[5] == '' or by ~= ARGV[5]) then return {-1, held, by} end
+local counter = KEYS[4]
+if by ~= '' then counter = KEYS[6] end  -- its holder never let go: it died
 local fence = redis.call('incr', KEYS[2])
 redis.call('set', KEYS[1], fence, 'PX', ARGV[1])
-local attempts = redis.call('incr', KEYS[4])
-redis.call('expire', KEYS[2], ARGV[3])
-redis.call('expire', KEYS[4], ARGV[3])
-local result = {fence, attempts}
+if ARGV[4] == '' then redis.call('del', KEYS[5])
+else redis.call('set', KEYS[5], ARGV[4], 'EX', ARGV[3]) end
+redis.call('incr', counter)
+for _, i in ipairs({2, 4, 6}) do
+  if redis.call('exists', KEYS[i]) == 1 then redis.call('expire', KEYS[i], ARGV[3]) end
+end
+local result = {fence, tonumber(redis.call('get', KEYS[4]) or '0'),
+                tonumber(redis.call('get', KEYS[6]) or '0')}
 for _, m in ipairs(redis.call('lrange', KEYS[3], 0, tonumber(ARGV[2]) - 1)) do
   table.insert(result, m)
 end
 return result
+"""
+
+_BEAT = """
+local t = redis.call('time')
+local now = t[1] * 1000 + math.floor(t[2] / 1000)
+redis.call('zadd', KEYS[1], now + tonumber(ARGV[2]), ARGV[1])
+return redis.call('zrangebyscore', KEYS[1], '-inf', now, 'LIMIT', 0, 16)
+"""
+
+_ALIVE = """
+local t = redis.call('time')
+local now = t[1] * 1000 + math.floor(t[2] / 1000)
+local until_ms = redis.call('zscore', KEYS[1], ARGV[1])
+if until_ms and tonumber(until_ms) > now then return 1 end
+return 0
+"""
+
+_REAP = """
+local t = redis.call('time')
+local now = t[1] * 1000 + math.floor(t[2] / 1000)
+local until_ms = redis.call('zscore', KEYS[2], ARGV[1])
+if until_ms and tonumber(until_ms) > now then return 0 end
+local held = redis.call('smembers', KEYS[1])
+for _, key in ipairs(held) do redis.call('zadd', KEYS[3], 'LT', now, key) end
+redis.call('del', KEYS[1])
+redis.call('zrem', KEYS[2], ARGV[1])
+redis.call('lpush', KEYS[4], '1')
+redis.call('ltrim', KEYS[4], 0, 63)
+return #held
 """
 
 _RENEW = """
@@ -98,6 +139,7 @@ if consumed > 0 then
   redis.call('ltrim', KEYS[2], consumed, -1)
   redis.call('del', KEYS[7])
   redis.call('del', KEYS[8])
+  redis.call('del', KEYS[10])
 end
 local n = tonumber(ARGV[5])
 for i = 1, n do redis.call('rpush', KEYS[3], ARGV[5 + i]) end
@@ -124,6 +166,7 @@ return 1
 _UNLOCK = """
 if redis.call('get', KEYS[1]) ~= ARGV[1] then return 0 end
 redis.call('del', KEYS[1])
+redis.call('del', KEYS[2])
 return 1
 """
 
@@ -148,7 +191,8 @@ return 1
 
 
 _CONVERSATION_PARTS = (
-    "mailbox", "seen", "lock", "fence", "attempts", "outbox", "pending", "held", "approvals"
+    "mailbox", "seen", "lock", "fence", "attempts", "outbox", "pending", "held", "approvals",
+    "holder", "crashes",
 )  # fmt: skip
 
 
@@ -172,6 +216,9 @@ class RedisMailboxes:
                 "remaining": _REMAINING,
                 "reschedule": _RESCHEDULE,
                 "decide": _DECIDE,
+                "beat": _BEAT,
+                "alive": _ALIVE,
+                "reap": _REAP,
             }.items()
         }
 
@@ -192,14 +239,16 @@ class RedisMailboxes:
             await self._index_customer(message)
         return bool(fresh)
 
-    async def claim(self, lease_s: float, limit: int) -> Claim | None:
+    async def claim(self, lease_s: float, limit: int, holder: str = "") -> Claim | None:
         picked = await self._run("pick", [self._keys.queue("ready")], [_ms(lease_s)])
         if picked is None:
             return None
-        return await self._take(_text(picked), lease_s, limit)
+        return await self._take(_text(picked), lease_s, limit, holder)
 
-    async def claim_key(self, conversation_key: str, lease_s: float, limit: int) -> Claim | None:
-        claim = await self._take(conversation_key, lease_s, limit)
+    async def claim_key(
+        self, conversation_key: str, lease_s: float, limit: int, holder: str = ""
+    ) -> Claim | None:
+        claim = await self._take(conversation_key, lease_s, limit, holder)
         if claim is not None:
             ready = {conversation_key: _deadline_ms(lease_s)}
             await self._guard(self._redis.zadd(self._keys.queue("ready"), ready, xx=True))
@@ -217,6 +266,14 @@ class RedisMailboxes:
             return
         await self._guard(self._redis.blpop([self._keys.queue("signal")], timeout=timeout_s))
 
+    async def heartbeat(self, holder: str, ttl_s: float) -> None:
+        alive = self._keys.queue("alive")
+        dead = await self._run("beat", [alive], [holder, _ms(ttl_s)])
+        for gone in (_text(item) for item in dead):
+            held = self._claims(gone)
+            keys = [held, alive, self._keys.queue("ready"), self._keys.queue("signal")]
+            await self._run("reap", keys, [gone])
+
     async def renew(self, claim: Claim, lease_s: float) -> None:
         key = claim.conversation_key
         if not await self._run("renew", [self._conv(key, "lock")], [claim.fence, _ms(lease_s)]):
@@ -231,7 +288,7 @@ class RedisMailboxes:
         key = claim.conversation_key
         parts = (
             "lock", "mailbox", "transcript", "outbox", "pending", "state", "attempts", "held",
-            "approvals",
+            "approvals", "crashes",
         )  # fmt: skip
         entries = [_dump(entry.to_dict()) for entry in commit.entries]
         items = [value for item in commit.outbox for value in (item.key, _dump(item.to_dict()))]
@@ -263,7 +320,11 @@ class RedisMailboxes:
 
     async def release(self, claim: Claim, delay_s: float = 0.0) -> None:
         key = claim.conversation_key
-        if not await self._run("unlock", [self._conv(key, "lock")], [claim.fence]):
+        lock = [self._conv(key, "lock"), self._conv(key, "holder")]
+        unlocked = await self._run("unlock", lock, [claim.fence])
+        if claim.holder:
+            await self._guard(self._redis.srem(self._claims(claim.holder), key))
+        if not unlocked:
             return  # someone else holds it now and schedules it
         await self._guard(self._redis.zrem(self._keys.queue("ready"), key))
         await self._reschedule_if_needed(key, delay_s)
@@ -349,14 +410,12 @@ class RedisMailboxes:
     async def expired(self, idle_s: float) -> list[str]:
         return []  # every key carries the retention as its TTL
 
-    async def _take(self, key: str, lease_s: float, limit: int) -> Claim | None:
-        parts = ("lock", "fence", "mailbox", "attempts")
-        result = await self._run(
-            "take",
-            [self._conv(key, part) for part in parts],
-            [_ms(lease_s), limit, self._retention_s],
-        )
-        fence, detail, *raw = result
+    async def _take(self, key: str, lease_s: float, limit: int, holder: str) -> Claim | None:
+        fence, detail, third, *raw = await self._take_script(key, lease_s, limit, holder, "")
+        if int(fence) < 0 and third and not await self._alive(_text(third)):
+            # its holder died: take it over now rather than when its lease ends
+            result = await self._take_script(key, lease_s, limit, holder, _text(third))
+            fence, detail, third, *raw = result
         if int(fence) < 0:  # still held: look again when that lease ends
             await self._guard(
                 self._redis.zadd(
@@ -364,8 +423,28 @@ class RedisMailboxes:
                 )
             )
             return None
+        if holder:
+            held = self._claims(holder)
+            pipe = self._redis.pipeline(transaction=False)
+            pipe.sadd(held, key)
+            pipe.expire(held, self._retention_s)
+            await self._guard(pipe.execute())
         messages = tuple(InboundMessage.from_dict(json.loads(item)) for item in raw)
-        return Claim(key, int(fence), messages, attempts=int(detail))
+        return Claim(key, int(fence), messages, int(detail), holder, int(third))
+
+    async def _take_script(
+        self, key: str, lease_s: float, limit: int, holder: str, displace: str
+    ) -> list[Any]:
+        parts = ("lock", "fence", "mailbox", "attempts", "holder", "crashes")
+        result: list[Any] = await self._run(
+            "take",
+            [self._conv(key, part) for part in parts],
+            [_ms(lease_s), limit, self._retention_s, holder, displace],
+        )
+        return result
+
+    async def _alive(self, holder: str) -> bool:
+        return bool(await self._run("alive", [self._keys.queue("alive")], [holder]))
 
     async def _reschedule_if_needed(self, key: str, delay_s: float) -> None:
         parts = ("mailbox", "pending", "held")
@@ -393,6 +472,10 @@ class RedisMailboxes:
         pipe.sadd(index, message.conversation_key)
         pipe.expire(index, self._retention_s)
         await self._guard(pipe.execute())
+
+    def _claims(self, holder: str) -> str:
+        """The conversations a worker process claimed (its ``{queue}`` slot)."""
+        return self._keys.queue(f"claims:{holder}")
 
     def _conv(self, conversation_key: str, part: str) -> str:
         return self._keys.conversation(conversation_key, part)

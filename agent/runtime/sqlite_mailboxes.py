@@ -1,7 +1,8 @@
 """Mailboxes for the embedded mode: messages and outbox in SQLite, leases in this process.
 
 Messages survive a restart (the ready set is rebuilt from the tables on open); leases,
-fences and the wake-up signal are in memory, since one process owns the database.
+fences, heartbeats and the wake-up signal are in memory, since one process owns the
+database: a holder here is a worker pool of this process, dead when it stops beating.
 """
 
 import asyncio
@@ -81,6 +82,7 @@ _PER_CONVERSATION_TABLES = (
 class _Lease:
     fence: int
     expires_at: float  # time.monotonic()
+    holder: str = ""
 
 
 class SqliteMailboxes:
@@ -94,6 +96,8 @@ class SqliteMailboxes:
         self._leases: dict[str, _Lease] = {}
         self._fences: dict[str, int] = {}
         self._attempts: dict[str, int] = {}
+        self._crashes: dict[str, int] = {}
+        self._alive: dict[str, float] = {}  # worker -> until when its heartbeat vouches (monotonic)
         self._signal = asyncio.Event()
 
     @classmethod
@@ -142,32 +146,54 @@ class SqliteMailboxes:
             self._waiting.setdefault(key, message.received_at)
         self._signal.set()
 
-    async def claim(self, lease_s: float, limit: int) -> Claim | None:
+    async def claim(self, lease_s: float, limit: int, holder: str = "") -> Claim | None:
         now = time.monotonic()
         for key, due in sorted(self._ready.items(), key=lambda item: item[1]):
             if due > now:
                 return None
-            claim = await self.claim_key(key, lease_s, limit)
+            claim = await self.claim_key(key, lease_s, limit, holder)
             if claim is not None:
                 return claim
         return None
 
-    async def claim_key(self, conversation_key: str, lease_s: float, limit: int) -> Claim | None:
+    async def claim_key(
+        self, conversation_key: str, lease_s: float, limit: int, holder: str = ""
+    ) -> Claim | None:
         lease = self._leases.get(conversation_key)
         now = time.monotonic()
-        if lease is not None and lease.expires_at > now:
+        if lease is not None and self._holds(lease, now):
             if conversation_key in self._ready:
                 self._ready[conversation_key] = lease.expires_at
             return None
+        # a holder that never let go (released) died: a crash, whether its lease ended or not
+        counts = self._crashes if lease is not None and lease.holder else self._attempts
         fence = self._fences.get(conversation_key, 0) + 1
         self._fences[conversation_key] = fence
-        self._leases[conversation_key] = _Lease(fence, now + lease_s)
+        self._leases[conversation_key] = _Lease(fence, now + lease_s, holder)
         if conversation_key in self._ready:
             self._ready[conversation_key] = now + lease_s
-        attempts = self._attempts.get(conversation_key, 0) + 1
-        self._attempts[conversation_key] = attempts
+        counts[conversation_key] = counts.get(conversation_key, 0) + 1
+        attempts = self._attempts.get(conversation_key, 0)
+        crashes = self._crashes.get(conversation_key, 0)
         messages = await self._head(conversation_key, limit)
-        return Claim(conversation_key, fence, messages, attempts)
+        return Claim(conversation_key, fence, messages, attempts, holder, crashes)
+
+    async def heartbeat(self, holder: str, ttl_s: float) -> None:
+        now = time.monotonic()
+        self._alive[holder] = now + ttl_s
+        dead = {worker for worker, until in self._alive.items() if until <= now}
+        for key, lease in self._leases.items():
+            if lease.holder in dead and lease.expires_at > now:
+                self._ready[key] = now
+        for worker in dead:
+            del self._alive[worker]
+        if dead:
+            self._signal.set()
+
+    def _holds(self, lease: _Lease, now: float) -> bool:
+        """The lease still counts: not ended, and its holder (if it beats) alive."""
+        alive = not lease.holder or self._alive.get(lease.holder, 0.0) > now
+        return lease.expires_at > now and alive
 
     async def wait(self, timeout_s: float) -> None:
         if self._ready:
@@ -224,6 +250,7 @@ class SqliteMailboxes:
             await _touch(db, key)
         if commit.consumed:
             self._attempts.pop(key, None)
+            self._crashes.pop(key, None)
             self._held.pop(key, None)
 
     async def mark_delivered(self, conversation_key: str, item_key: str) -> None:
@@ -295,7 +322,7 @@ class SqliteMailboxes:
                     f"DELETE FROM {table} WHERE conversation_key = ?",  # noqa: S608 (fixed names)
                     (conversation_key,),
                 )
-        for memory in (self._ready, self._waiting, self._held, self._attempts):
+        for memory in (self._ready, self._waiting, self._held, self._attempts, self._crashes):
             memory.pop(conversation_key, None)
 
     async def forget_customer(self, tenant: str, customer_id: str) -> None:

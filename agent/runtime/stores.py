@@ -92,19 +92,31 @@ class Mailboxes(Protocol):
     A conversation is *ready* when it has waiting messages (or undelivered outbox items)
     and nobody holds it. ``append`` makes it ready ``delay_s`` later (a burst keeps
     pushing that moment back, so its messages are coalesced into one turn). A claim lasts
-    ``lease_s`` unless renewed; an expired claim is taken over by the next ``claim``.
+    ``lease_s`` unless renewed, or while its holder's heartbeat lasts, whichever ends
+    first; an expired claim is taken over by the next ``claim``.
     """
 
     async def append(self, message: InboundMessage, delay_s: float) -> bool:
         """Durably add the message; False when this message id was already accepted."""
         ...
 
-    async def claim(self, lease_s: float, limit: int) -> Claim | None:
-        """Take the next ready conversation with up to ``limit`` of its oldest messages."""
+    async def claim(self, lease_s: float, limit: int, holder: str = "") -> Claim | None:
+        """Take the next ready conversation with up to ``limit`` of its oldest messages.
+
+        ``holder`` names the claiming worker; while its ``heartbeat`` lasts the lease is
+        its own, and once the heartbeat lapses any claim takes the conversation over at
+        once (a new fence), without waiting for the lease to end."""
         ...
 
-    async def claim_key(self, conversation_key: str, lease_s: float, limit: int) -> Claim | None:
-        """Take this conversation if nobody holds it, ready or not."""
+    async def claim_key(
+        self, conversation_key: str, lease_s: float, limit: int, holder: str = ""
+    ) -> Claim | None:
+        """Take this conversation if nobody (alive) holds it, ready or not."""
+        ...
+
+    async def heartbeat(self, holder: str, ttl_s: float) -> None:
+        """``holder`` is alive for ``ttl_s`` more; the conversations of holders whose
+        heartbeat lapsed become ready at once (for a take-over)."""
         ...
 
     async def wait(self, timeout_s: float) -> None:

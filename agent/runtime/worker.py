@@ -1,6 +1,8 @@
 """Workers: claim a ready conversation, run its turn under a renewed lease, release it.
 
-One ``WorkerPool`` per process runs up to ``concurrency`` turns at once. A turn whose
+One ``WorkerPool`` per process runs up to ``concurrency`` turns at once, and beats a
+heartbeat: a pool that stops beating (its process was killed) loses its conversations to
+the next claim at once, not when their leases end. A turn whose
 lease cannot be renewed (another worker took the conversation over) is cancelled: its
 fence is stale, so it could not commit anyway. A watchdog gives customers whose
 messages waited too long a holding reply.
@@ -9,6 +11,9 @@ messages waited too long a holding reply.
 import asyncio
 import contextlib
 import logging
+import os
+import socket
+import uuid
 from collections.abc import Callable, Coroutine
 from dataclasses import dataclass
 from typing import Any
@@ -32,6 +37,7 @@ class PoolConfig:
     retry_delay_s: float = 2.0  # after a turn failed with an error
     max_message_age_s: float = 120.0
     watchdog_every_s: float = 5.0
+    heartbeat_s: float = 2.0  # a pool silent this long is dead: its conversations are taken over
 
 
 class WorkerPool:
@@ -48,10 +54,13 @@ class WorkerPool:
         self._config = config
         self._slots = asyncio.Semaphore(config.concurrency)
         self._running: set[asyncio.Task[None]] = set()
+        self.holder = holder_id()
 
     async def run(self, stop: asyncio.Event) -> None:
         """Work until ``stop`` is set; turns in progress are finished first."""
+        await self._beat_once()
         watchdog = asyncio.create_task(self._watch(stop))
+        beat = asyncio.create_task(self._beat())
         try:
             while not stop.is_set():
                 await self._slots.acquire()
@@ -62,12 +71,15 @@ class WorkerPool:
                 self._start(claim)
         finally:
             watchdog.cancel()
-            await asyncio.gather(watchdog, *self._running, return_exceptions=True)
+            try:
+                await asyncio.gather(watchdog, *self._running, return_exceptions=True)
+            finally:  # even when the pool itself is cancelled (the process is going away)
+                beat.cancel()
 
     async def _next_claim(self, stop: asyncio.Event) -> Claim | None:
         config = self._config
         try:
-            claim = await self._mailboxes.claim(config.lease_s, config.coalesce_limit)
+            claim = await self._mailboxes.claim(config.lease_s, config.coalesce_limit, self.holder)
             if claim is None and not stop.is_set():
                 await self._mailboxes.wait(config.idle_wait_s)
             return claim
@@ -145,6 +157,20 @@ class WorkerPool:
             except Exception:
                 log.exception("could not renew a lease; trying again")
 
+    async def _beat(self) -> None:
+        """Vouch for this pool four times per heartbeat until the last turn is done (so
+        that a stopping pool keeps its conversations); the store makes dead pools'
+        conversations ready as it records the beat."""
+        while True:
+            await asyncio.sleep(self._config.heartbeat_s / 4)
+            await self._beat_once()
+
+    async def _beat_once(self) -> None:
+        try:
+            await self._mailboxes.heartbeat(self.holder, self._config.heartbeat_s)
+        except Exception:
+            log.exception("could not send the worker heartbeat; trying again")
+
     async def _watch(self, stop: asyncio.Event) -> None:
         """Give a holding reply to conversations whose oldest message waited too long."""
         config = self._config
@@ -152,8 +178,13 @@ class WorkerPool:
             await asyncio.sleep(config.watchdog_every_s)
             try:
                 for key in await self._mailboxes.overdue(config.max_message_age_s):
-                    claim = await self._mailboxes.claim_key(key, config.lease_s, 1)
+                    claim = await self._mailboxes.claim_key(key, config.lease_s, 1, self.holder)
                     if claim is not None:
                         await self._serve(claim, self._hold)
             except Exception:
                 log.exception("the overdue-message watchdog failed; trying again")
+
+
+def holder_id() -> str:
+    """This pool's name in leases: host, process and a random part (pids are reused)."""
+    return f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:8]}"

@@ -131,6 +131,64 @@ async def test_an_expired_lease_passes_to_the_next_worker_and_fences_the_old_one
     assert len(bots) == 1
 
 
+async def test_a_dead_holders_conversation_is_taken_over_before_its_lease_ends(
+    conversations: Conversations,
+) -> None:
+    boxes = conversations.mailboxes
+    await boxes.append(msg("m-1"), delay_s=0)
+    await boxes.heartbeat("worker-a", 0.3)
+    await boxes.heartbeat("worker-b", 30)
+    dead = await boxes.claim(LEASE, limit=10, holder="worker-a")
+    assert dead is not None and dead.holder == "worker-a"
+    await boxes.renew(dead, LEASE)  # the lease itself lasts long after the heartbeat
+    assert await boxes.claim(LEASE, limit=10, holder="worker-b") is None  # worker-a beats
+    await asyncio.sleep(0.4)  # worker-a was killed: no more heartbeats
+    await boxes.heartbeat("worker-b", 30)  # the survivor's beat makes it ready again
+    fresh = await boxes.claim(LEASE, limit=10, holder="worker-b")
+    assert fresh is not None and fresh.fence > dead.fence
+    assert (fresh.attempts, fresh.crashes) == (1, 1)  # a crash, not a failed attempt
+    with pytest.raises(StaleClaim):
+        await boxes.renew(dead, LEASE)
+    with pytest.raises(StaleClaim):
+        await boxes.commit(dead, TurnCommit(1, (reply("m-1"),)))
+    await boxes.release(dead)  # a no-op: it must not free the new holder's lease
+    assert await boxes.claim_key(KEY, LEASE, limit=10, holder="worker-a") is None
+    await boxes.commit(fresh, TurnCommit(1, (reply("m-1"),)))
+    await boxes.append(msg("m-2"), delay_s=0)
+    await boxes.release(fresh)
+    following = await boxes.claim(LEASE, limit=10, holder="worker-b")
+    assert following is not None and (following.attempts, following.crashes) == (1, 0)
+
+
+async def test_a_holder_that_died_after_its_lease_ended_counts_as_a_crash(
+    conversations: Conversations,
+) -> None:
+    boxes = conversations.mailboxes
+    await boxes.append(msg("m-1"), delay_s=0)
+    await boxes.heartbeat("worker-a", 0.2)
+    assert await boxes.claim(0.3, limit=10, holder="worker-a") is not None
+    await asyncio.sleep(0.4)  # killed; nobody noticed before its lease ran out
+    fresh = await boxes.claim(LEASE, limit=10, holder="worker-b")
+    assert fresh is not None and (fresh.attempts, fresh.crashes) == (1, 1)
+    await boxes.release(fresh)  # let go: the next claim is an attempt
+    again = await boxes.claim(LEASE, limit=10, holder="worker-b")
+    assert again is not None and (again.attempts, again.crashes) == (2, 1)
+
+
+async def test_a_living_holder_keeps_its_conversation(conversations: Conversations) -> None:
+    boxes = conversations.mailboxes
+    await boxes.append(msg("m-1"), delay_s=0)
+    await boxes.heartbeat("worker-a", 0.5)
+    held = await boxes.claim(LEASE, limit=10, holder="worker-a")
+    assert held is not None
+    for _ in range(3):
+        await asyncio.sleep(0.2)
+        await boxes.heartbeat("worker-a", 0.5)
+        await boxes.heartbeat("worker-b", 0.5)
+        assert await boxes.claim_key(KEY, LEASE, limit=10, holder="worker-b") is None
+    await boxes.renew(held, LEASE)
+
+
 async def test_renew_keeps_the_lease(conversations: Conversations) -> None:
     boxes = conversations.mailboxes
     await boxes.append(msg("m-1"), delay_s=0)

@@ -27,11 +27,13 @@ from agent.cli.common import errors
 ENTRY = "import sys; from agent.cli.main import main; sys.argv[0] = 'deskhand'; main()"
 WORKER_READY = "deskhand worker:"
 STOP_GRACE_S = 10.0
-# DESKHAND_* variables of the caller's environment that still apply (the embedding model).
+# DESKHAND_* variables of the caller's environment that still apply (the embedding model,
+# per-step checkpoints).
 PASSED_SETTINGS = (
     "DESKHAND_EMBEDDING_MODEL",
     "DESKHAND_EMBEDDING_DEVICE",
     "DESKHAND_EMBEDDING_BACKEND",
+    "DESKHAND_CHECKPOINT_EVERY_STEP",
 )
 
 

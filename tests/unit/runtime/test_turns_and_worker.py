@@ -3,17 +3,21 @@
 import asyncio
 import time
 from collections.abc import Iterator
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
 import pytest
 from langgraph.checkpoint.memory import InMemorySaver
+from pydantic import BaseModel
 
 from agent.graph.build import build_graph
 from agent.graph.deps import GraphDeps
+from agent.graph.state import turn_input
 from agent.llm.client import ChatClient
 from agent.llm.config import LLMConfig
-from agent.llm.stub import Quirks, ScriptedModelServer, ScriptedResponse
+from agent.llm.stub import Quirks, ScriptedModelServer, ScriptedResponse, ScriptedToolCall
+from agent.runtime.checkpoint.errors import CheckpointError
 from agent.runtime.limits import MemoryUsageMeter
 from agent.runtime.models import (
     Author,
@@ -23,13 +27,15 @@ from agent.runtime.models import (
     Mode,
     OutboxItem,
 )
+from agent.runtime.stores import RuntimeStoreError
 from agent.runtime.worker import PoolConfig, WorkerPool
 from agent.tenant_tools import TenantTools
 from agent.turns import BUDGET_SPENT_REASON, TurnProcessor
 from tests.unit.graph.conftest import REFUNDS, Retrieval, tenants_with
 from tests.unit.runtime.conftest import Runtime
-from tools.context import Customer
+from tools.context import Customer, ToolContext
 from tools.errors import DeliveryError
+from tools.registry import Tool, ToolRegistry
 
 KEY = "demo:generic:c-1"
 
@@ -70,10 +76,14 @@ def processor(
     timeout_s: float = 10,
     usage: MemoryUsageMeter | None = None,
     checkpointer: Any = None,
+    registry: ToolRegistry | None = None,
+    every_step: bool = False,
     **bot: Any,
 ) -> TurnProcessor:
+    if registry is not None:
+        bot.setdefault("tools", sorted(registry.names))
     tenants = tenants_with(tmp_path, **bot)
-    tools = TenantTools.load(tenants, {})  # never called in these turns
+    tools = TenantTools({"demo": registry}) if registry else TenantTools.load(tenants, {})
     graph = build_graph(GraphDeps(tenants, Retrieval([REFUNDS]), tools, llm), checkpointer)
     return TurnProcessor(
         graph,
@@ -83,6 +93,7 @@ def processor(
         tenants,
         usage or MemoryUsageMeter(),
         timeout_s,
+        checkpoint_every_step=every_step,
     )
 
 
@@ -242,6 +253,36 @@ async def test_a_turn_that_keeps_failing_hands_off_instead_of_looping(
     assert "did not complete 5 times" in delivery.sent[1].payload["summary"]
 
 
+async def test_killed_workers_are_tolerated_longer_than_failed_attempts(
+    tmp_path: Path, runtime: Runtime
+) -> None:
+    delivery = RecordingDelivery()
+    turns = processor(tmp_path, runtime, delivery)
+    boxes = runtime.mailboxes
+    await boxes.append(message(), delay_s=0)
+    for crash in range(8):  # eight workers were killed mid-turn, each taken over at once
+        await boxes.heartbeat(f"w-{crash}", 0.01)
+        assert await boxes.claim(30, limit=20, holder=f"w-{crash}") is not None
+        await asyncio.sleep(0.02)
+    await boxes.heartbeat("survivor", 30)
+    claim = await boxes.claim(30, limit=20, holder="survivor")
+    assert claim is not None and (claim.attempts, claim.crashes) == (1, 8)
+    await turns.handle(claim)
+    assert [item.kind for item in delivery.sent] == ["reply"]  # answered, not handed off
+    await boxes.release(claim)
+
+
+async def test_a_turn_whose_workers_keep_dying_is_handed_off_at_last(
+    tmp_path: Path, runtime: Runtime
+) -> None:
+    delivery = RecordingDelivery()
+    turns = processor(tmp_path, runtime, delivery)
+    claim = await take(runtime, message())
+    await turns.handle(replace(claim, crashes=21))
+    assert [item.kind for item in delivery.sent] == ["reply", "handoff"]
+    assert "died 21 times" in delivery.sent[1].payload["summary"]
+
+
 async def test_turns_per_minute_quota_defers_the_turn(tmp_path: Path, runtime: Runtime) -> None:
     delivery = RecordingDelivery()
     turns = processor(tmp_path, runtime, delivery, limits__turns_per_minute=1)
@@ -316,6 +357,55 @@ async def test_a_checkpointed_conversation_starts_each_turn_afresh(
     assert saved.checkpoint["channel_values"]["message"] == "How long does a refund take?"
 
 
+class OrderId(BaseModel):
+    order_id: str
+
+
+async def test_a_turn_whose_worker_died_after_its_tool_call_resumes_there(
+    tmp_path: Path, runtime: Runtime, model: ScriptedModelServer
+) -> None:
+    calls: list[str] = []
+
+    def lookup(args: OrderId, context: ToolContext) -> dict[str, str]:
+        calls.append(args.order_id)
+        return {"order_id": args.order_id, "status": "shipped"}
+
+    registry = ToolRegistry([Tool("lookup_order", "find an order", OrderId, lookup)])
+    call = ScriptedToolCall(name="lookup_order", arguments={"order_id": "BL-10234"})
+    model.set_script([ScriptedResponse(tool_calls=[call]), ScriptedResponse(content="Shipped.")])
+    boxes, delivery = runtime.mailboxes, RecordingDelivery()
+    async with ChatClient(LLMConfig(base_url=model.base_url)) as llm:
+        turns = processor(
+            tmp_path,
+            runtime,
+            delivery,
+            llm=llm,
+            checkpointer=InMemorySaver(),
+            registry=registry,
+            every_step=True,
+        )
+        graph = turns._runner._graph
+        await boxes.append(message("Where is order BL-10234?"), delay_s=0)
+        await boxes.heartbeat("doomed", 0.05)
+        dead = await boxes.claim(30, limit=20, holder="doomed")
+        assert dead is not None
+        # the doomed worker's turn: its tool call is made and checkpointed, then it dies
+        started = turn_input(KEY, "demo", dead.messages[0].customer, [], "order?", ["m-1"])
+        config = {"configurable": {"thread_id": KEY}}
+        await graph.ainvoke(started, config, interrupt_after=["tools"], durability="async")
+        assert calls == ["BL-10234"] and len(model.requests) == 1
+        await asyncio.sleep(0.1)
+        await boxes.heartbeat("survivor", 30)
+        claim = await boxes.claim(30, limit=20, holder="survivor")
+        assert claim is not None and claim.crashes == 1
+        await turns.handle(claim)
+    assert calls == ["BL-10234"]  # not made again
+    assert len(model.requests) == 2  # only the reply was asked for
+    assert [item.payload.get("text") for item in delivery.sent] == ["Shipped."]
+    await boxes.release(claim)
+    assert await turns._runner.unfinished(KEY) == ()
+
+
 class TestWorkerPool:
     async def test_pool_answers_and_stops_when_asked(
         self, tmp_path: Path, runtime: Runtime
@@ -382,6 +472,39 @@ class TestWorkerPool:
         await asyncio.wait_for(serving, 2)  # cancelled by the failed renew, not after 5 s
         await stalls_then_commits(second)
         assert outcomes == ["committed by attempt 2"]
+
+    async def test_a_killed_pools_conversation_is_taken_over_before_its_lease_ends(
+        self, runtime: Runtime
+    ) -> None:
+        started = asyncio.Event()
+        answered: list[tuple[int, int]] = []
+
+        async def hangs(claim: Claim) -> float:
+            started.set()
+            await asyncio.sleep(3600)
+            return 0.0
+
+        async def answers(claim: Claim) -> float:
+            await runtime.mailboxes.commit(claim, _consume(claim))
+            answered.append((claim.attempts, claim.crashes))
+            return 0.0
+
+        config = PoolConfig(concurrency=2, lease_s=30.0, idle_wait_s=0.05, heartbeat_s=0.4)
+        doomed = WorkerPool(runtime.mailboxes, hangs, _never_hold, config)
+        killed = asyncio.create_task(doomed.run(asyncio.Event()))
+        await runtime.mailboxes.append(message(), delay_s=0)
+        await asyncio.wait_for(started.wait(), 2)
+        killed.cancel()  # the pool: it waits for its turns...
+        await asyncio.sleep(0.05)
+        killed.cancel()  # ...which are killed too: nothing is released
+        await asyncio.gather(killed, return_exceptions=True)
+        survivor = WorkerPool(runtime.mailboxes, answers, _never_hold, config)
+        stop = asyncio.Event()
+        task = asyncio.create_task(survivor.run(stop))
+        await _until(lambda: bool(answered))  # well before the 30 s lease
+        stop.set()
+        await asyncio.wait_for(task, 3)
+        assert answered == [(1, 1)]
 
 
 async def test_the_watchdog_holds_a_message_that_waited_too_long(runtime: Runtime) -> None:
@@ -463,3 +586,22 @@ async def test_the_lease_keeper_stops_with_the_turn_even_mid_renewal(runtime: Ru
     count = len(renewals)
     await asyncio.sleep(0.4)
     assert count >= 1 and len(renewals) == count  # no renewal after the turn ended
+
+
+class CheckpointsDown(InMemorySaver):
+    """A checkpointer whose store has gone away (Redis restarting)."""
+
+    async def aput(self, *args: Any, **kwargs: Any) -> Any:
+        raise CheckpointError("Redis failed to store a checkpoint: Connection closed by server.")
+
+
+async def test_a_store_failure_mid_turn_is_retried_not_handed_off(
+    tmp_path: Path, runtime: Runtime
+) -> None:
+    delivery = RecordingDelivery()
+    turns = processor(tmp_path, runtime, delivery, checkpointer=CheckpointsDown())
+    with pytest.raises(RuntimeStoreError):
+        await turn(turns, runtime, message())
+    assert await runtime.transcripts.state(KEY) is None  # not switched to manual
+    assert delivery.sent == []
+    assert await runtime.mailboxes.depth() == 1  # the message waits for the retry
