@@ -142,23 +142,25 @@ class TurnProcessor:
             TURNS.labels(outcome="manual").inc()
             return 0.0
         bot = self._tenants.get(claim.messages[0].tenant)
-        if await self._stopped_loop(claim, bot):
+        entries = await self._transcripts.entries(claim.conversation_key)  # read once a turn
+        if await self._stopped_loop(claim, bot, entries):
             return 0.0
         wait_s = await self._usage.start_turn(bot.tenant, bot.limits.turns_per_minute)
         if wait_s > 0:
             return wait_s
         started = time.monotonic()
-        outcome = await self._outcome(claim, bot, resume)
+        outcome = await self._outcome(claim, bot, resume, entries)
         TURN_SECONDS.observe(time.monotonic() - started)
         await self._commit(claim, state, outcome, bot)
         await self._usage.add_tokens(bot.tenant, model_tokens(outcome))
         TURNS.labels(outcome=label(outcome)).inc()
         return 0.0
 
-    async def _stopped_loop(self, claim: Claim, bot: BotConfig) -> bool:
+    async def _stopped_loop(
+        self, claim: Claim, bot: BotConfig, entries: list[TranscriptEntry]
+    ) -> bool:
         """Hand off instead of replying when another bot or an auto-responder keeps the
         conversation going (agent.loop_guard); True when the turn was committed so."""
-        entries = await self._transcripts.entries(claim.conversation_key)
         email = any(message.data.get("email") for message in claim.messages)
         reason = loop_reason(entries, bot.channels.loop_guard, email)
         if reason is None:
@@ -234,14 +236,16 @@ class TurnProcessor:
         )
         await self._mailboxes.commit(claim, commit)
 
-    async def _outcome(self, claim: Claim, bot: BotConfig, resume: bool) -> TurnOutcome:
+    async def _outcome(
+        self, claim: Claim, bot: BotConfig, resume: bool, entries: list[TranscriptEntry]
+    ) -> TurnOutcome:
         detail = self._given_up(claim)
         if detail is not None:
             return _failsafe(claim.messages, bot, detail)
         last = claim.messages[-1]
         if resume:
             return await self._run(claim, bot, None)
-        earlier = await self._history(claim)
+        earlier = _history(claim, entries)
         turn = turn_input(
             claim.conversation_key,
             bot.tenant,
@@ -276,15 +280,15 @@ class TurnProcessor:
             return f"the workers running the turn died {claim.crashes} times"
         return None
 
-    async def _history(self, claim: Claim) -> list[TranscriptEntry]:
-        """The transcript before the first of the claimed messages."""
-        entries = await self._transcripts.entries(claim.conversation_key)
-        first = claim.messages[0].message_id
-        for position, entry in enumerate(entries):
-            if entry.author is Author.CUSTOMER and entry.message_id == first:
-                return entries[:position]
-        claimed = {message.message_id for message in claim.messages}
-        return [entry for entry in entries if entry.message_id not in claimed]
+
+def _history(claim: Claim, entries: list[TranscriptEntry]) -> list[TranscriptEntry]:
+    """The transcript before the first of the claimed messages."""
+    first = claim.messages[0].message_id
+    for position, entry in enumerate(entries):
+        if entry.author is Author.CUSTOMER and entry.message_id == first:
+            return entries[:position]
+    claimed = {message.message_id for message in claim.messages}
+    return [entry for entry in entries if entry.message_id not in claimed]
 
 
 def _leading_customer_messages(messages: tuple[InboundMessage, ...]) -> tuple[InboundMessage, ...]:

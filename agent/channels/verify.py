@@ -13,6 +13,7 @@ from collections.abc import Callable, Iterable, Mapping
 from typing import Literal
 
 from agent.channels.base import SignatureInvalid
+from tools.signing.headers import header_value
 
 Digest = Literal["sha1", "sha256"]
 Encoding = Literal["hex", "base64"]
@@ -56,10 +57,7 @@ def require_hmac(
         raise SignatureInvalid("the signature does not match the configured secret")
 
 
-def header(headers: Mapping[str, str], name: str) -> str:
-    """A header's value, or ''. Starlette's headers are case-insensitive; dicts in tests
-    may not be, so both spellings are tried."""
-    return headers.get(name) or headers.get(name.lower()) or ""
+header = header_value  # a header's value, or '' (any mapping, any spelling of the name)
 
 
 def require_fresh(seconds: float, tolerance_s: int, now: Clock = time.time) -> None:

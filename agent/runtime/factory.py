@@ -9,10 +9,10 @@ from agent.runtime.redis_connection import AsyncRedis, RedisOptions, open_async_
 from agent.runtime.redis_intake import RedisIntake
 from agent.runtime.redis_keys import RedisKeys
 from agent.runtime.redis_mailboxes import RedisMailboxes
-from agent.runtime.redis_stores import RedisDedupe, RedisTranscripts
-from agent.runtime.sqlite import SqliteDatabase, SqliteDedupe, SqliteTranscripts
+from agent.runtime.redis_stores import RedisTranscripts
+from agent.runtime.sqlite import SqliteDatabase, SqliteTranscripts
 from agent.runtime.sqlite_mailboxes import SqliteMailboxes
-from agent.runtime.stores import DedupeStore, Intake, Mailboxes, TranscriptStore
+from agent.runtime.stores import Intake, Mailboxes, TranscriptStore
 
 Step = Callable[[], Awaitable[object]]
 
@@ -23,7 +23,6 @@ class Runtime:
 
     mode: str
     transcripts: TranscriptStore
-    dedupe: DedupeStore
     mailboxes: Mailboxes
     intake: Intake  # the webhook path: a delivery's claim and messages in one step
     usage: UsageMeter
@@ -57,7 +56,6 @@ async def _open_embedded(settings: Settings) -> Runtime:
     return Runtime(
         mode="embedded",
         transcripts=SqliteTranscripts(database),
-        dedupe=SqliteDedupe(database),
         mailboxes=mailboxes,
         intake=mailboxes,
         usage=MemoryUsageMeter(),
@@ -84,7 +82,6 @@ async def _open_redis(settings: Settings) -> Runtime:
     return Runtime(
         mode="redis",
         transcripts=RedisTranscripts(client, keys),
-        dedupe=RedisDedupe(client, keys),
         mailboxes=mailboxes,
         intake=RedisIntake(client, keys, retention_s, mailboxes),
         usage=RedisUsageMeter(client, keys),

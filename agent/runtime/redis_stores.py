@@ -53,19 +53,5 @@ class RedisTranscripts(_RedisStore):
             raise RuntimeStoreError(f"Redis failed to save a conversation: {error}") from None
 
 
-class RedisDedupe(_RedisStore):
-    async def claim(self, key: str, ttl_s: int) -> bool:
-        try:
-            return bool(await self._redis.set(self._keys.dedupe(key), b"1", nx=True, ex=ttl_s))
-        except RedisError as error:
-            raise RuntimeStoreError(f"Redis failed to record a delivery id: {error}") from None
-
-    async def release(self, key: str) -> None:
-        try:
-            await self._redis.delete(self._keys.dedupe(key))
-        except RedisError as error:
-            raise RuntimeStoreError(f"Redis failed to forget a delivery id: {error}") from None
-
-
 def _dump(data: dict[str, Any]) -> str:
     return json.dumps(data, ensure_ascii=False, separators=(",", ":"), sort_keys=True)

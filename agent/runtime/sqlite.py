@@ -1,8 +1,8 @@
-"""Embedded stores in one SQLite file: transcripts, conversation state and dedupe."""
+"""Embedded stores in one SQLite file: transcripts and conversation state (the dedupe table
+belongs to the intake, agent.runtime.sqlite_mailboxes)."""
 
 import asyncio
 import json
-import time
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from pathlib import Path
@@ -125,24 +125,6 @@ class SqliteTranscripts:
                 "ON CONFLICT(conversation_key) DO UPDATE SET state = excluded.state",
                 (state.key, _dump(state.to_dict())),
             )
-
-
-class SqliteDedupe:
-    def __init__(self, database: SqliteDatabase) -> None:
-        self._database = database
-
-    async def claim(self, key: str, ttl_s: int) -> bool:
-        now = time.time()
-        async with self._database.transaction() as db:
-            await db.execute("DELETE FROM dedupe WHERE key = ? AND expires_at <= ?", (key, now))
-            async with db.execute(
-                "INSERT OR IGNORE INTO dedupe (key, expires_at) VALUES (?, ?)", (key, now + ttl_s)
-            ) as cursor:
-                return cursor.rowcount == 1
-
-    async def release(self, key: str) -> None:
-        async with self._database.transaction() as db:
-            await db.execute("DELETE FROM dedupe WHERE key = ?", (key,))
 
 
 def _dump(data: dict[str, Any]) -> str:

@@ -32,16 +32,6 @@ class ApprovalNotPending(RuntimeStoreError):
         self.record = record
 
 
-class DedupeStore(Protocol):
-    async def claim(self, key: str, ttl_s: int) -> bool:
-        """True the first time ``key`` is seen within ``ttl_s``; False for a repeat."""
-        ...
-
-    async def release(self, key: str) -> None:
-        """Forget ``key`` (used when accepting a delivery failed after it was claimed)."""
-        ...
-
-
 @dataclass(frozen=True)
 class AcceptResult:
     """What ``Intake.accept`` did with a delivery."""

@@ -14,8 +14,8 @@ from agent.runtime.redis_connection import AsyncRedis
 from agent.runtime.redis_intake import RedisIntake
 from agent.runtime.redis_keys import RedisKeys
 from agent.runtime.redis_mailboxes import RedisMailboxes
-from agent.runtime.redis_stores import RedisDedupe, RedisTranscripts
-from agent.runtime.sqlite import SqliteDatabase, SqliteDedupe, SqliteTranscripts
+from agent.runtime.redis_stores import RedisTranscripts
+from agent.runtime.sqlite import SqliteDatabase, SqliteTranscripts
 from agent.runtime.sqlite_mailboxes import SqliteMailboxes
 from agent.runtime.stores import Intake, Mailboxes, TranscriptStore
 
@@ -37,13 +37,6 @@ def transcripts(request: pytest.FixtureRequest) -> object:
     if request.param == "sqlite":
         return SqliteTranscripts(request.getfixturevalue("sqlite_db"))
     return RedisTranscripts(_redis(request), request.getfixturevalue("keys"))
-
-
-@pytest.fixture(params=["sqlite", "redis"])
-def dedupe(request: pytest.FixtureRequest) -> object:
-    if request.param == "sqlite":
-        return SqliteDedupe(request.getfixturevalue("sqlite_db"))
-    return RedisDedupe(_redis(request), request.getfixturevalue("keys"))
 
 
 @dataclass

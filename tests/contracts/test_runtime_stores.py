@@ -76,34 +76,3 @@ class TestTranscripts:
             )
         )
         assert sorted(positions) == list(range(10))
-
-
-class TestDedupe:
-    async def test_first_claim_wins(self, dedupe) -> None:
-        assert await dedupe.claim("delivery-1", ttl_s=60) is True
-        assert await dedupe.claim("delivery-1", ttl_s=60) is False
-        assert await dedupe.claim("delivery-2", ttl_s=60) is True
-
-    async def test_release_lets_the_key_be_claimed_again(self, dedupe) -> None:
-        await dedupe.claim("delivery-1", ttl_s=60)
-        await dedupe.release("delivery-1")
-        assert await dedupe.claim("delivery-1", ttl_s=60) is True
-
-    async def test_claim_expires(self, dedupe) -> None:
-        assert await dedupe.claim("delivery-1", ttl_s=1) is True
-        await asyncio.sleep(1.2)
-        assert await dedupe.claim("delivery-1", ttl_s=1) is True
-
-
-async def test_interleaved_operations_on_one_database(transcripts, dedupe) -> None:
-    """Webhooks claim deliveries while workers write transcripts: neither may fail."""
-    results = await asyncio.gather(
-        *(dedupe.claim(f"delivery-{i % 5}", ttl_s=60) for i in range(20)),
-        *(
-            transcripts.append(KEY, TranscriptEntry(Author.CUSTOMER, str(i), f"m-{i}"))
-            for i in range(20)
-        ),
-        *(transcripts.state(KEY) for _ in range(10)),
-    )
-    assert sum(1 for claimed in results[:20] if claimed is True) == 5
-    assert sorted(results[20:40]) == list(range(20))

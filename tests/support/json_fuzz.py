@@ -1,10 +1,14 @@
 """Hypothesis strategies for the channel adapters' robustness properties: arbitrary JSON
-values, and a fixture with random fields deleted or replaced by arbitrary values."""
+values, and a fixture with random fields deleted or replaced by arbitrary values; and
+``delivery_or_refusal``, the outcome those properties assert on."""
 
 import copy
+from collections.abc import Callable
 from typing import Any
 
 from hypothesis import strategies as st
+
+from agent.channels.base import ChannelError, Delivery
 
 SCALARS = (
     st.none()
@@ -51,3 +55,12 @@ def mutated(draw: st.DrawFn, fixture: Any) -> Any:
         else:
             parent[path[-1]] = draw(JSON_VALUES)
     return data
+
+
+def delivery_or_refusal(accept: Callable[[], Delivery]) -> Delivery | ChannelError:
+    """What an adapter made of a fuzzed delivery: the Delivery, or the ChannelError it raised
+    (the 4xx the sender gets). Any other exception escapes: the 500 the property forbids."""
+    try:
+        return accept()
+    except ChannelError as refusal:
+        return refusal

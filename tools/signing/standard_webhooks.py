@@ -15,6 +15,7 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 
 from tools.errors import SignatureError
+from tools.signing.headers import header_value
 
 SECRET_PREFIX = "whsec_"  # noqa: S105 - the format's prefix, not a secret
 DEFAULT_TOLERANCE_S = 300
@@ -93,7 +94,7 @@ def verify(
 
 def _required_headers(headers: Mapping[str, str]) -> tuple[str, int, str]:
     names = ("webhook-id", "webhook-timestamp", "webhook-signature")
-    values = {name: _header(headers, name) for name in names}
+    values = {name: header_value(headers, name) for name in names}
     missing = [name for name, value in values.items() if not value]
     if missing:
         raise SignatureError(f"missing header(s): {', '.join(missing)}")
@@ -101,15 +102,6 @@ def _required_headers(headers: Mapping[str, str]) -> tuple[str, int, str]:
     if not (timestamp.isascii() and timestamp.lstrip("-").isdigit()):
         raise SignatureError("webhook-timestamp is not an integer")
     return values["webhook-id"], int(timestamp), values["webhook-signature"]
-
-
-def _header(headers: Mapping[str, str], name: str) -> str:
-    """``name``'s value; Starlette's headers match names case-insensitively, and a plain
-    mapping with other spellings is searched only when the direct lookup misses."""
-    value = headers.get(name)
-    if value is None:
-        value = next((v for k, v in headers.items() if k.lower() == name), "")
-    return value
 
 
 def _check_timestamp(timestamp: int, tolerance_s: int, now: float) -> None:

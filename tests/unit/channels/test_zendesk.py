@@ -3,7 +3,6 @@ event-subscription envelope parsed into canonical events, the ignore rules, stat
 dedupe ids, and robustness against any body."""
 
 import base64
-import contextlib
 import hashlib
 import hmac
 import json
@@ -28,7 +27,7 @@ from agent.channels.base import (
 from agent.channels.zendesk import ZendeskChannel
 from agent.config.botfile import BotConfig
 from tests.support.channel_fixtures import channel_fixture
-from tests.support.json_fuzz import JSON_VALUES, mutated
+from tests.support.json_fuzz import JSON_VALUES, delivery_or_refusal, mutated
 from tests.support.signers import sign
 from tools.context import Customer
 from tools.ticketing.key_marker import with_marker
@@ -351,29 +350,29 @@ def test_an_unsupported_shape_is_422(data: Any) -> None:
 
 
 # --- robustness --------------------------------------------------------------------------------
-def accepts_or_refuses(data: Any) -> None:
-    with contextlib.suppress(ChannelError):
-        assert isinstance(accept(data), Delivery)
+def accepts_or_refuses(data: Any) -> Delivery | ChannelError:
+    return delivery_or_refusal(lambda: accept(data))
 
 
 @settings(max_examples=200, deadline=None)
 @given(st.binary(max_size=200))
 def test_any_signed_bytes_are_accepted_or_refused_cleanly(body: bytes) -> None:
-    accepts_or_refuses(body)
+    assert isinstance(accepts_or_refuses(body), Delivery | ChannelError)
 
 
 @settings(max_examples=200, deadline=None)
 @given(JSON_VALUES)
 def test_any_signed_json_is_accepted_or_refused_cleanly(value: Any) -> None:
-    accepts_or_refuses(value)
+    assert isinstance(accepts_or_refuses(value), Delivery | ChannelError)
 
 
 @settings(max_examples=200, deadline=None)
 @given(st.text(max_size=40))
 def test_any_timestamp_header_is_accepted_or_refused_cleanly(stamp: str) -> None:
     body = body_of(fixture("comment_added_customer"))
-    with contextlib.suppress(ChannelError):
-        accept(body, signed_at(stamp, body))
+    assert isinstance(
+        delivery_or_refusal(lambda: accept(body, signed_at(stamp, body))), Delivery | ChannelError
+    )
 
 
 FUZZED = [
@@ -388,4 +387,6 @@ FUZZED = [
 @settings(max_examples=200, deadline=None)
 @given(data=st.data())
 def test_a_damaged_fixture_is_accepted_or_refused_cleanly(name: str, data: st.DataObject) -> None:
-    accepts_or_refuses(data.draw(mutated(fixture(name))))
+    assert isinstance(
+        accepts_or_refuses(data.draw(mutated(fixture(name)))), Delivery | ChannelError
+    )
