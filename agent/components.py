@@ -4,11 +4,12 @@ import asyncio
 import logging
 from collections.abc import Sequence
 from contextlib import AsyncExitStack
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 import httpx
 
+from agent.admin.directory import DirectoryUpdates
 from agent.channel_delivery import ChannelDelivery
 from agent.checkpoints import open_checkpointer
 from agent.config.channels import HELPDESK_CHANNELS
@@ -22,6 +23,7 @@ from agent.graph.deps import Retriever as GraphRetriever
 from agent.helpdesk_delivery import HelpdeskDelivery
 from agent.llm.client import ChatClient
 from agent.llm.types import ChatMessage
+from agent.queue_depth import refresh_forever
 from agent.retention import sweep_forever
 from agent.runtime.factory import Runtime, open_runtime
 from agent.runtime.worker import PoolConfig, WorkerPool
@@ -29,6 +31,7 @@ from agent.sunshine_delivery import SunshineDelivery
 from agent.tenant_helpdesks import TenantHelpdesks
 from agent.tenant_tools import TenantTools, tools_environ
 from agent.turns import TurnProcessor
+from agent.webhook_rejections import RejectionTally
 from knowledge.retriever import RetrievalResult, Retriever
 from knowledge.store import KnowledgeStore
 from tools.delivery.generic_callback import GenericCallbackClient
@@ -51,6 +54,7 @@ class Components:
     http: httpx.AsyncClient
     helpdesks: TenantHelpdesks
     resources: AsyncExitStack  # the runtime and the checkpointer, closed in reverse
+    rejections: RejectionTally = field(default_factory=RejectionTally)  # webhook refusals
 
     @classmethod
     async def open(cls, settings: Settings) -> "Components":
@@ -99,6 +103,8 @@ class Components:
             runtime.usage,
             settings.turn_timeout_s,
             checkpoint_every_step=settings.checkpoint_every_step,
+            stats=runtime.stats,
+            directory=directory_updates(runtime, tenants),
         )
         return cls(
             settings=settings,
@@ -115,23 +121,29 @@ class Components:
             resources=resources,
         )
 
-    async def work(self, stop: asyncio.Event) -> None:
-        """Run the workers and the retention sweep until ``stop`` is set."""
+    async def work(self, stop: asyncio.Event, holder: str | None = None) -> None:
+        """Run the workers and the retention sweep until ``stop`` is set; ``holder``
+        names the worker pool in leases (a supervised process is named by its parent)."""
         idle_s = self.settings.retention_days * 86_400
         forget = self.graph.checkpointer.adelete_thread
         await asyncio.gather(
-            self.worker_pool().run(stop),
-            sweep_forever(self.runtime.mailboxes, forget, idle_s, stop),
+            self.worker_pool(holder).run(stop),
+            sweep_forever(
+                self.runtime.mailboxes, forget, idle_s, stop, directory=self.runtime.directory
+            ),
+            refresh_forever(self.runtime.mailboxes, stop),
         )
 
-    def worker_pool(self) -> WorkerPool:
+    def worker_pool(self, holder: str | None = None) -> WorkerPool:
         settings = self.settings
         config = PoolConfig(
             concurrency=settings.worker_concurrency,
             lease_s=settings.lease_s,
             max_message_age_s=settings.max_message_age_s,
         )
-        return WorkerPool(self.runtime.mailboxes, self.turns.handle, self.turns.hold, config)
+        return WorkerPool(
+            self.runtime.mailboxes, self.turns.handle, self.turns.hold, config, holder
+        )
 
     async def close(self) -> None:
         if self.llm is not None:
@@ -139,6 +151,15 @@ class Components:
         await self.http.aclose()
         await self.resources.aclose()
         await self.helpdesks.aclose()
+
+
+def directory_updates(runtime: Runtime, tenants: TenantRegistry) -> DirectoryUpdates:
+    """How the worker keeps the conversation directory (drafts: the tenant's reply mode)."""
+
+    def draft_mode(tenant: str) -> bool:
+        return tenant in tenants.tenants and tenants.get(tenant).channels.reply_mode == "draft"
+
+    return DirectoryUpdates(runtime.directory, runtime.transcripts, runtime.mailboxes, draft_mode)
 
 
 def channel_delivery(

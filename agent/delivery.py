@@ -13,6 +13,7 @@ log = logging.getLogger(__name__)
 REPLY = "reply"
 HANDOFF = "handoff"
 APPROVAL = "approval"
+OPERATOR_REPLY = "operator_reply"  # an operator's words, sent from the admin API: always public
 
 
 class Delivery(Protocol):
@@ -64,6 +65,12 @@ def reply_item(
     return OutboxItem(reply_id, REPLY, payload)
 
 
+def operator_reply_item(message_id: str, text: str, by: str) -> OutboxItem:
+    """An operator's message to the customer (the message id is its idempotency key)."""
+    payload = {"message_id": message_id, "text": text, "by": by}
+    return OutboxItem(message_id, OPERATOR_REPLY, payload)
+
+
 class GenericDelivery:
     """The generic channel's outbound half: a signed callback, when the tenant set one."""
 
@@ -95,6 +102,13 @@ def generic_event(conversation: dict[str, str], item: OutboxItem) -> dict[str, o
             "type": "approval.requested",
             "conversation": conversation,
             "approval": item.payload,
+        }
+    if item.kind == OPERATOR_REPLY:
+        message = {"id": item.payload["message_id"], "text": item.payload["text"]}
+        return {
+            "type": "message.created",
+            "conversation": conversation,
+            "message": {**message, "author": "operator"},
         }
     fields = ("in_reply_to", "answers", "text", "citations")
     message = {key: item.payload[key] for key in fields if key in item.payload}

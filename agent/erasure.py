@@ -2,13 +2,14 @@
 
 Conversations are found through the index the mailboxes keep from customer to
 conversation; each one loses its messages, outbox, transcript (with the turn traces),
-state and LangGraph checkpoints. Tickets are erased from the built-in store; a cloud
-helpdesk keeps its own copy, which its own deletion tools remove.
+state, directory summary and LangGraph checkpoints. Tickets are erased from the built-in
+store; a cloud helpdesk keeps its own copy, which its own deletion tools remove.
 """
 
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 
+from agent.runtime.directory import ConversationDirectory
 from agent.runtime.stores import Mailboxes
 from tools.ticketing.base import TicketingBackend
 from tools.ticketing.builtin import BuiltinTicketStore
@@ -32,6 +33,7 @@ async def erase_customer(
     mailboxes: Mailboxes,
     helpdesk: TicketingBackend,
     forget_thread: ForgetThread | None = None,
+    directory: ConversationDirectory | None = None,
 ) -> Erasure:
     erasure = Erasure(tenant)
     erasure.conversations = await mailboxes.customer_conversations(tenant, customer_id)
@@ -39,6 +41,8 @@ async def erase_customer(
         if forget_thread is not None:
             await forget_thread(key)
         await mailboxes.erase(key)
+        if directory is not None:
+            await directory.erase(key)
     await mailboxes.forget_customer(tenant, customer_id)
     if isinstance(helpdesk, BuiltinTicketStore):
         erasure.tickets = await helpdesk.erase_customer(customer_id)

@@ -13,6 +13,7 @@ memory along (turns may have happened while the approval waited).
 """
 
 import asyncio
+from dataclasses import replace
 from typing import Any
 
 from langgraph.types import Command
@@ -64,8 +65,10 @@ class GraphRunner:
         command: Command[Any] = Command(
             resume=decision, update={"memory": memory} if memory else None
         )
+        earlier = await self._graph.aget_state(paused)
         result = await self._invoke(command, paused)
-        return await self._outcome(result, key, record.customer_id)
+        outcome = await self._outcome(result, key, record.customer_id)
+        return replace(outcome, new_events_from=len(earlier.values.get("trace") or []))
 
     async def _invoke(self, graph_input: Any, config: Config) -> dict[str, Any]:
         # "async": a checkpoint per step, written while the next step runs; "exit": one.

@@ -3,13 +3,14 @@ Freshdesk, Help Scout, Front).
 
 The platform conversation (or ticket) id is the last part of the conversation key. A
 reply is a public comment, or, in draft mode, an internal note an agent reviews and sends;
+an operator's message from the admin API is a public comment;
 a hand-off is the platform's hand-off call (route to people, note the summary, tag, set
 the priority); an approval request is an internal note. Each call carries the outbox
 item's key as its idempotency key, so a re-delivered item acts once.
 """
 
 from agent.config.tenants import TenantRegistry
-from agent.delivery import APPROVAL, HANDOFF, REPLY
+from agent.delivery import APPROVAL, HANDOFF, OPERATOR_REPLY, REPLY
 from agent.runtime.models import OutboxItem
 from agent.tenant_helpdesks import TenantHelpdesks
 from tools.ticketing.base import Handoff, TicketPriority
@@ -31,6 +32,8 @@ class HelpdeskDelivery:
             text = str(item.payload["text"])
             body = f"{DRAFT_HEADER}\n\n{text}" if draft else text
             await backend.comment(ticket_id, body, not draft, item.key)
+        elif item.kind == OPERATOR_REPLY:  # sent by an operator from the admin API
+            await backend.comment(ticket_id, str(item.payload["text"]), True, item.key)
         elif item.kind == HANDOFF:
             await backend.hand_off(ticket_id, handoff_of(item), item.key)
         elif item.kind == APPROVAL:

@@ -13,7 +13,7 @@ import httpx
 
 from agent.config.channels import SunshineChannelConfig
 from agent.config.tenants import TenantRegistry
-from agent.delivery import APPROVAL, HANDOFF, REPLY
+from agent.delivery import APPROVAL, HANDOFF, OPERATOR_REPLY, REPLY
 from agent.runtime.models import OutboxItem
 from tools.messaging.sunshine import SunshineClient
 from tools.retry import RetryPolicy
@@ -47,6 +47,8 @@ class SunshineDelivery:
         elif item.kind == REPLY:
             text = str(item.payload["text"])
             await client.reply(conversation_id, text, item.key, config.ai_disclaimer)
+        elif item.kind == OPERATOR_REPLY:  # a person's words: no AI disclaimer
+            await client.reply(conversation_id, str(item.payload["text"]), item.key, False)
         elif item.kind == HANDOFF:
             metadata = handoff_metadata(item)
             await client.pass_control(conversation_id, config.handoff_target, metadata, item.key)

@@ -39,11 +39,12 @@ def escalated(state: ConversationState, escalation: Escalation) -> ConversationS
 
 
 def model_tokens(outcome: TurnOutcome) -> int:
-    """Prompt and completion tokens the turn's model calls used."""
+    """Prompt and completion tokens the turn's model calls used (a resumed turn's own:
+    those of the run that paused were counted when it paused)."""
     return sum(
         int(event.detail.get("prompt_tokens") or 0)
         + int(event.detail.get("completion_tokens") or 0)
-        for event in outcome.trace
+        for event in outcome.trace[outcome.new_events_from :]
         if event.node == "agent"
     )
 

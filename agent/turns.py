@@ -10,6 +10,7 @@ import logging
 import time
 from dataclasses import replace
 
+from agent.admin.directory import DirectoryUpdates, Noted
 from agent.config.botfile import BotConfig
 from agent.config.localized import localized
 from agent.config.tenants import TenantRegistry
@@ -25,7 +26,8 @@ from agent.graph.state import (
 )
 from agent.graph_runs import GraphRunner, ResumeExpired
 from agent.loop_guard import loop_reason, stop_commit
-from agent.metrics import TURN_SECONDS, TURNS
+from agent.metrics import TURNS
+from agent.operator_turns import apply_operator_action
 from agent.outcome import TurnOutcome
 from agent.runtime.limits import UsageMeter
 from agent.runtime.models import (
@@ -37,9 +39,11 @@ from agent.runtime.models import (
     TranscriptEntry,
     TurnCommit,
 )
+from agent.runtime.stats_store import StatsStore
 from agent.runtime.stores import Mailboxes, RuntimeStoreError, TranscriptStore
 from agent.safety import detect_language
-from agent.turn_records import bot_entry, escalated, label, model_tokens
+from agent.turn_metrics import observe, stats_row, turn_facts
+from agent.turn_records import bot_entry, escalated, model_tokens
 from tools.errors import DeliveryError
 
 log = logging.getLogger(__name__)
@@ -60,6 +64,8 @@ class TurnProcessor:
         max_attempts: int = 5,
         max_crashes: int = 20,
         checkpoint_every_step: bool = False,
+        stats: StatsStore | None = None,
+        directory: DirectoryUpdates | None = None,
     ) -> None:
         self._runner = GraphRunner(graph, turn_timeout_s, checkpoint_every_step)
         self._mailboxes = mailboxes
@@ -69,13 +75,30 @@ class TurnProcessor:
         self._usage = usage
         self._max_attempts = max_attempts
         self._max_crashes = max_crashes
+        self._stats = stats  # None: the turns are counted in Prometheus only
+        self._directory = directory  # None: no conversation directory kept
 
     async def handle(self, claim: Claim) -> float:
-        """Answer the claimed customer messages, or apply an operator's decision.
+        """Answer the claimed customer messages, or apply an operator's decision or action;
+        then bring the conversation's directory summary up to date.
 
         Returns 0, or the seconds to wait before the conversation is tried again (the
         tenant's turns-per-minute quota is spent).
         """
+        noted = Noted(customer_id=_customer_id(claim))
+        if claim.messages and claim.messages[0].is_operator_action:
+            await self.flush(claim.conversation_key)
+            directory = self._directory.directory if self._directory else None
+            noted = await apply_operator_action(claim, self._mailboxes, directory)
+            await self.flush(claim.conversation_key)
+            wait_s = 0.0
+        else:
+            wait_s = await self._handle(claim)
+        if self._directory is not None:
+            await self._directory.safely(claim.conversation_key, noted)
+        return wait_s
+
+    async def _handle(self, claim: Claim) -> float:
         key = claim.conversation_key
         await self.flush(key)
         if not claim.messages:
@@ -107,9 +130,11 @@ class TurnProcessor:
             meta = {"in_reply_to": head.message_id, "holding": True}
             entry = TranscriptEntry(Author.BOT, text, item.key, meta=meta)
             await self._mailboxes.commit(claim, TurnCommit(0, (entry,), (item,)))
-            TURNS.labels(outcome="holding").inc()
+            _count(head, "holding")
         await self._mailboxes.mark_held(key)
         await self.flush(key)
+        if self._directory is not None:
+            await self._directory.safely(key)
 
     async def flush(self, conversation_key: str) -> None:
         """Deliver what earlier commits left undelivered, in order."""
@@ -139,7 +164,7 @@ class TurnProcessor:
         state = state or ConversationState(key=claim.conversation_key)
         if state.mode is Mode.MANUAL:
             await self._mailboxes.commit(claim, TurnCommit(consumed=len(claim.messages)))
-            TURNS.labels(outcome="manual").inc()
+            _count(claim.messages[0], "manual")
             return 0.0
         bot = self._tenants.get(claim.messages[0].tenant)
         entries = await self._transcripts.entries(claim.conversation_key)  # read once a turn
@@ -150,10 +175,10 @@ class TurnProcessor:
             return wait_s
         started = time.monotonic()
         outcome = await self._outcome(claim, bot, resume, entries)
-        TURN_SECONDS.observe(time.monotonic() - started)
+        latency_s = time.monotonic() - started
         await self._commit(claim, state, outcome, bot)
         await self._usage.add_tokens(bot.tenant, model_tokens(outcome))
-        TURNS.labels(outcome=label(outcome)).inc()
+        await self._record(claim, outcome, latency_s)
         return 0.0
 
     async def _stopped_loop(
@@ -170,7 +195,7 @@ class TurnProcessor:
             extra={"conversation": claim.conversation_key, "reason": reason},
         )
         await self._mailboxes.commit(claim, stop_commit(claim, reason))
-        TURNS.labels(outcome="loop_stopped").inc()
+        _count(claim.messages[0], "loop_stopped")
         return True
 
     async def _apply_mode_changes(self, claim: Claim) -> None:
@@ -183,14 +208,15 @@ class TurnProcessor:
             return
         last = said[-1]
         mode = Mode(str(last.data["mode"]))
-        reason = f"helpdesk: {last.data.get('reason') or 'a person took over'}"
+        source = "operator" if last.data.get("source") == "operator" else "helpdesk"
+        reason = f"{source}: {last.data.get('reason') or 'a person took over'}"
         state = ConversationState(
             key=claim.conversation_key,
             mode=mode,
             escalation_reason=reason if mode is Mode.MANUAL else None,
         )
         await self._mailboxes.commit(claim, TurnCommit(consumed=len(changes), state=state))
-        TURNS.labels(outcome=f"helpdesk_{mode.value}").inc()
+        _count(last, f"{source}_{mode.value}")
 
     async def _apply_decision(self, claim: Claim, decision: InboundMessage) -> None:
         """Resume the paused turn with the operator's decision; consume the decision."""
@@ -214,7 +240,23 @@ class TurnProcessor:
         state = await self._transcripts.state(claim.conversation_key)
         state = state or ConversationState(key=claim.conversation_key)
         await self._commit(replace(claim, messages=(decision,)), state, outcome, bot)
-        TURNS.labels(outcome=label(outcome)).inc()
+        await self._record(claim, outcome, None)
+
+    async def _record(self, claim: Claim, outcome: TurnOutcome, latency_s: float | None) -> None:
+        """Count the committed turn: this process's metrics, and the stats store (one
+        write; a failure is logged, never the turn's: its reply is committed already)."""
+        head = claim.messages[0]
+        facts = turn_facts(outcome, head.tenant, head.channel, latency_s)
+        observe(facts)
+        if self._stats is None:
+            return
+        try:
+            await self._stats.add([stats_row(facts, time.time())])
+        except RuntimeStoreError as error:
+            log.warning(
+                "turn not counted in the stats store",
+                extra={"conversation": claim.conversation_key, "error": str(error)},
+            )
 
     async def _commit(
         self, claim: Claim, state: ConversationState, outcome: TurnOutcome, bot: BotConfig
@@ -281,6 +323,12 @@ class TurnProcessor:
         return None
 
 
+def _customer_id(claim: Claim) -> str | None:
+    """The customer of the claimed messages, for the directory (None when none says)."""
+    ids = [m.customer.id for m in claim.messages if m.from_customer and m.customer.id]
+    return ids[-1] if ids else None
+
+
 def _history(claim: Claim, entries: list[TranscriptEntry]) -> list[TranscriptEntry]:
     """The transcript before the first of the claimed messages."""
     first = claim.messages[0].message_id
@@ -289,6 +337,11 @@ def _history(claim: Claim, entries: list[TranscriptEntry]) -> list[TranscriptEnt
             return entries[:position]
     claimed = {message.message_id for message in claim.messages}
     return [entry for entry in entries if entry.message_id not in claimed]
+
+
+def _count(message: InboundMessage, outcome: str) -> None:
+    """A turn the graph did not run (manual mode, a holding reply, a stopped loop...)."""
+    TURNS.labels(tenant=message.tenant, channel=message.channel, outcome=outcome).inc()
 
 
 def _leading_customer_messages(messages: tuple[InboundMessage, ...]) -> tuple[InboundMessage, ...]:

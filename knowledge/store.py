@@ -16,6 +16,7 @@ of a collection that changes with every sync (``revision``).
 import logging
 import re
 import threading
+import time
 import uuid
 from collections.abc import Callable, Collection, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
@@ -47,6 +48,7 @@ _PAGE_SIZE = 1000
 _SYNC_WINDOW = 512
 # Collection metadata key: a fresh value after every sync that changed the collection.
 _REVISION_KEY = "revision"
+_SYNCED_AT_KEY = "synced_at"  # collection metadata: Unix time of the last change
 
 ProgressCallback = Callable[[int, int], None]
 
@@ -64,6 +66,17 @@ class SyncSummary:
     @property
     def failed(self) -> int:
         return len(self.failures)
+
+
+@dataclass(frozen=True)
+class SourceInfo:
+    """One document (source) of a collection, for listings."""
+
+    source: str
+    title: str
+    url: str | None
+    chunks: int
+    indexed_at: float | None  # when its chunks were last written (None: before this was kept)
 
 
 @dataclass
@@ -326,6 +339,81 @@ class KnowledgeStore:
             stored = {}
         return {"chunks": sum(len(s.ids) for s in stored.values()), "documents": len(stored)}
 
+    def sources(self, tenant: str) -> list[SourceInfo]:
+        """Every document of the tenant's collection with its chunk count, by source."""
+        found: dict[str, SourceInfo] = {}
+        for chunk in self.chunks(tenant):
+            meta = chunk.metadata
+            known = found.get(chunk.source)
+            indexed = meta.get("indexed_at")
+            at = float(indexed) if isinstance(indexed, int | float) else None
+            if known is not None:
+                latest = max((t for t in (known.indexed_at, at) if t is not None), default=None)
+                found[chunk.source] = SourceInfo(
+                    known.source, known.title, known.url, known.chunks + 1, latest
+                )
+                continue
+            url = meta.get("url")
+            found[chunk.source] = SourceInfo(
+                chunk.source, str(meta.get("title", "")), str(url) if url else None, 1, at
+            )
+        return [found[source] for source in sorted(found)]
+
+    def last_synced(self, tenant: str) -> float | None:
+        """Unix time of the last change to the tenant's collection (None: unknown or none)."""
+        collection = self._collection(tenant)
+        if collection is None:
+            return None
+        try:
+            with translated(f"cannot open the knowledge base of {tenant}", gone_ok=True):
+                fresh = self._client.get_collection(
+                    collection.name, embedding_function=self._chroma_embeddings
+                )
+        except CollectionGone:
+            self._forget(collection.name)
+            return None
+        stamp = (fresh.metadata or {}).get(_SYNCED_AT_KEY)
+        return float(stamp) if isinstance(stamp, int | float) else None
+
+    def delete_source(self, tenant: str, source: str) -> int:
+        """Remove one document's chunks; how many were removed (0: no such source)."""
+        with self._sync_lock:
+            collection = self._collection(tenant)
+            if collection is None:
+                return 0
+            stored = self._stored_sources(collection).get(source)
+            if stored is None:
+                return 0
+            self._remove_sources(collection, [source], {source: stored})
+            self._bump_revision(collection)
+        return len(stored.ids)
+
+    def reembed(self, tenant: str, progress: ProgressCallback | None = None) -> int:
+        """Embed every stored chunk again with the current model and rewrite its vector
+        (a damaged index, a changed embedding backend); how many chunks. Texts and
+        metadata stay as they are."""
+        with self._sync_lock:
+            collection = self._collection(tenant)
+            if collection is None:
+                return 0
+            stored = list(self.chunks(tenant))
+            tracker = _Progress(progress, total=len(stored))
+            tracker.advance(0)
+            for start in range(0, len(stored), _SYNC_WINDOW):
+                window = stored[start : start + _SYNC_WINDOW]
+                chunks = [_as_chunk(chunk) for chunk in window]
+                vectors = self._embed_chunks(chunks, tracker.advance)
+                with translated(f"cannot write to the knowledge base of {tenant}"):
+                    collection.upsert(
+                        ids=[chunk.id for chunk in window],
+                        embeddings=vectors,
+                        documents=[chunk.text for chunk in window],
+                        metadatas=[dict(chunk.metadata) for chunk in window],
+                    )
+            if stored:
+                self._bump_revision(collection)
+        return len(stored)
+
     def _collection(self, tenant: str) -> ChromaCollection | None:
         """The tenant's collection if it exists (cached: searches are frequent)."""
         name = self.collection_name(tenant)
@@ -366,7 +454,11 @@ class KnowledgeStore:
 
     def _bump_revision(self, collection: ChromaCollection) -> None:
         """Stamp the collection as changed, for ``revision`` readers in any process."""
-        metadata = {**(collection.metadata or {}), _REVISION_KEY: uuid.uuid4().hex}
+        metadata = {
+            **(collection.metadata or {}),
+            _REVISION_KEY: uuid.uuid4().hex,
+            _SYNCED_AT_KEY: time.time(),
+        }
         with translated(f"cannot update collection {collection.name}"):
             collection.modify(metadata=metadata)
         self._generation += 1
@@ -540,8 +632,8 @@ def _stale_ids(
     return stale
 
 
-def _metadata(tenant: str, chunk: Chunk) -> dict[str, str | int]:
-    metadata: dict[str, str | int] = {
+def _metadata(tenant: str, chunk: Chunk) -> dict[str, str | int | float]:
+    metadata: dict[str, str | int | float] = {
         "tenant": tenant,
         "source": chunk.source,
         "title": chunk.title,
@@ -550,10 +642,27 @@ def _metadata(tenant: str, chunk: Chunk) -> dict[str, str | int]:
         "content_hash": chunk.content_hash,
         "schema_version": SCHEMA_VERSION,
         "position": chunk.position,
+        "indexed_at": time.time(),
     }
     if chunk.url is not None:
         metadata["url"] = chunk.url
     return metadata
+
+
+def _as_chunk(stored: StoredChunk) -> Chunk:
+    """A stored chunk as the Chunk it was made from (for its embedding text)."""
+    passage = stored.passage(0.0)
+    return Chunk(
+        id=stored.id,
+        text=stored.text,
+        title=passage.title,
+        heading_path=passage.heading_path,
+        source=passage.source,
+        position=int(stored.metadata.get("position", 0)),
+        content_hash=str(stored.metadata.get("content_hash", "")),
+        locale=passage.locale,
+        url=passage.url,
+    )
 
 
 def _by_score(passage: Passage) -> float:

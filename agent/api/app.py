@@ -11,13 +11,27 @@ from fastapi.responses import JSONResponse
 from starlette.types import Receive, Scope, Send
 
 from agent import __version__
-from agent.api import admin, conversations, health, webhooks
+from agent.api import (
+    admin,
+    admin_audit,
+    admin_config,
+    admin_conversations,
+    admin_knowledge,
+    admin_me,
+    admin_stats,
+    admin_tokens,
+    conversations,
+    health,
+    webhooks,
+)
 from agent.api.errors import install_error_handlers
 from agent.api.openapi import install_openapi
 from agent.api.webhook_fast_path import WebhookFastPath
 from agent.components import Components
 from agent.config.settings import DEMO_TENANTS_DIR, Settings
+from agent.console import routes as console
 from agent.llm.errors import LLMError
+from agent.webhook_rejections import flush_forever
 from tools.demo_shop import DemoShop, create_demo_shop_app
 
 log = logging.getLogger(__name__)
@@ -33,6 +47,9 @@ def create_app(settings: Settings, run_workers_in_process: bool = True) -> FastA
         app.state.embedder_ready = False
         stop = asyncio.Event()
         background = [asyncio.create_task(_warm_up(app, parts))]
+        background.append(
+            asyncio.create_task(flush_forever(parts.rejections, parts.runtime.stats, stop))
+        )
         if run_workers_in_process:
             background.append(asyncio.create_task(parts.work(stop)))
         await _report_model(parts)
@@ -51,6 +68,14 @@ def create_app(settings: Settings, run_workers_in_process: bool = True) -> FastA
     app.include_router(webhooks.router)
     app.include_router(conversations.router)
     app.include_router(admin.router)
+    app.include_router(admin_conversations.router)
+    app.include_router(admin_stats.router)
+    app.include_router(admin_tokens.router)
+    app.include_router(admin_audit.router)
+    app.include_router(admin_knowledge.router)
+    app.include_router(admin_config.router)
+    app.include_router(admin_me.router)
+    app.include_router(console.router)
     if settings.demo_shop:
         _mount_demo_shop(app)
     elif settings.tenants_dir.resolve() == DEMO_TENANTS_DIR.resolve():

@@ -1,4 +1,5 @@
-"""Request-scoped access to the process's components, and the bearer-token checks."""
+"""Request-scoped access to the process's components, and the tenant bearer-token check
+(the admin API's tokens: agent.api.auth)."""
 
 import hmac
 
@@ -17,14 +18,6 @@ def components(request: Request) -> Components:
 def require_tenant_token(request: Request, bot: BotConfig) -> None:
     """401 unless the Authorization header carries one of the tenant's API tokens."""
     _require_bearer(request, [t.get_secret_value() for t in bot.api_tokens])
-
-
-def require_admin_token(request: Request) -> None:
-    """403 when the admin API is off; 401 unless the header carries DESKHAND_ADMIN_TOKEN."""
-    configured = components(request).settings.admin_token
-    if configured is None:
-        raise ApiError(403, "the admin API is off: set DESKHAND_ADMIN_TOKEN to turn it on")
-    _require_bearer(request, [configured.get_secret_value()])
 
 
 def _require_bearer(request: Request, valid: list[str]) -> None:

@@ -8,9 +8,9 @@ from fastapi.responses import JSONResponse
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 
 from agent.api.deps import components
-from agent.api.schemas import Health, Readiness, error_responses
+from agent.api.schemas import Health, Readiness
 from agent.errors import DeskhandError
-from agent.metrics import QUEUE_DEPTH
+from agent.queue_depth import refresh_queue_depth
 from knowledge.errors import KnowledgeError
 
 router = APIRouter()
@@ -71,12 +71,12 @@ async def readyz(request: Request) -> JSONResponse:
             "description": "Prometheus text exposition format.",
             "content": {CONTENT_TYPE_LATEST: {"schema": {"type": "string"}}},
         },
-        **error_responses(503),
     },
 )
 async def metrics(request: Request) -> Response:
-    """Counters and histograms (webhooks, turns, model calls) and the queue depth."""
-    QUEUE_DEPTH.set(await components(request).runtime.mailboxes.depth())
+    """This process's counters and histograms (docs/metrics.md) and the queue depth, read
+    with a short timeout (a slow store leaves the last value; the scrape still answers)."""
+    await refresh_queue_depth(components(request).runtime.mailboxes)
     return Response(generate_latest(), media_type=CONTENT_TYPE_LATEST)
 
 

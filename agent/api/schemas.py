@@ -23,7 +23,7 @@ class ErrorBody(BaseModel):
 ERROR_MEANINGS: dict[int, str] = {
     400: "The body is not valid JSON (or the request is malformed).",
     401: "Authentication failed: a missing or wrong signature, token or bearer token.",
-    403: "The admin API is off (DESKHAND_ADMIN_TOKEN is not set).",
+    403: "The admin token's role is below the one the route needs.",
     404: "Unknown tenant, channel, conversation or approval, or a channel the tenant has "
     "not configured.",
     409: "The approval was already decided; nothing changed.",
@@ -56,8 +56,9 @@ SECURITY_SCHEMES: dict[str, dict[str, Any]] = {
     ADMIN_TOKEN: {
         "type": "http",
         "scheme": "bearer",
-        "description": "DESKHAND_ADMIN_TOKEN: `Authorization: Bearer <token>`. Without the "
-        "setting the admin API answers 403.",
+        "description": "An admin API token (`deskhand admin token create`, or "
+        "DESKHAND_ADMIN_TOKEN as a bootstrap admin): `Authorization: Bearer <token>`. "
+        "Roles: viewer < operator < admin (docs/admin.md).",
     },
     FRESHDESK_BASIC: {
         "type": "http",

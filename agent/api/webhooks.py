@@ -13,13 +13,15 @@ from fastapi.responses import JSONResponse
 
 from agent.api.body import read_limited
 from agent.api.deps import components
-from agent.api.errors import ApiError
+from agent.api.errors import ApiError, status_for
 from agent.api.webhook_docs import ROUTE as WEBHOOK_ROUTE_DOCS
 from agent.api.webhook_docs import WEBHOOK_PATH
 from agent.channels import CHANNELS
 from agent.channels.accept import accepted
-from agent.channels.base import ChannelError
+from agent.components import Components
+from agent.errors import DeskhandError
 from agent.metrics import WEBHOOKS
+from agent.webhook_rejections import UNKNOWN_TENANT, count_rejection
 
 router = APIRouter()
 
@@ -32,20 +34,27 @@ async def receive_webhook(tenant: str, channel: str, request: Request) -> JSONRe
 
 
 async def handle_webhook(request: Request, tenant: str, channel: str) -> JSONResponse:
-    """Verify, parse, dedupe, enqueue, answer; a refusal raises a DeskhandError."""
+    """Verify, parse, dedupe, enqueue, answer; a refusal raises a DeskhandError, counted
+    by cause (agent.webhook_rejections)."""
     parts = components(request)
+    try:
+        return await _handle(request, parts, tenant, channel)
+    except Exception as error:
+        status = status_for(error) if isinstance(error, DeskhandError) else 500
+        known = tenant if tenant in parts.tenants else UNKNOWN_TENANT
+        count_rejection(parts.rejections, known, channel, status)
+        raise
+
+
+async def _handle(request: Request, parts: Components, tenant: str, channel: str) -> JSONResponse:
     adapter = CHANNELS.get(channel)
     if adapter is None:
         raise ApiError(404, f"unknown channel {channel!r}; known: {', '.join(sorted(CHANNELS))}")
     bot = parts.tenants.get(tenant)
     body = await read_limited(request, parts.settings.max_body_bytes)
-    try:
-        delivery = adapter.accept(
-            bot, request.headers, body, parts.settings.webhook_tolerance_s, request.query_params
-        )
-    except ChannelError as error:
-        WEBHOOKS.labels(channel=channel, result=f"rejected_{error.status_code}").inc()
-        raise
+    delivery = adapter.accept(
+        bot, request.headers, body, parts.settings.webhook_tolerance_s, request.query_params
+    )
     if delivery.response is not None:  # a handshake (Front's sync challenge): nothing to queue
         WEBHOOKS.labels(channel=channel, result="handshake").inc()
         return JSONResponse(delivery.response)

@@ -60,6 +60,7 @@ async def _erase(settings: Settings, customer: str, only: list[str]) -> list[str
                     runtime.mailboxes,
                     helpdesks.get(name),
                     checkpointer.adelete_thread,
+                    runtime.directory,
                 )
                 lines.append(
                     _describe(

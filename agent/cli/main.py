@@ -3,7 +3,10 @@
 import typer
 
 from agent import __version__
+from agent.cli import admin as admin_cli
 from agent.cli import approve, doctor, erase, graph, kb, llm_stub, serve, talk
+from agent.cli import capacity as capacity_cli
+from agent.cli import export as export_cli
 from agent.cli.bench import ingest as bench_ingest
 from agent.cli.bench import prefix as bench_prefix
 from agent.cli.bench import quote as bench_quote
@@ -42,9 +45,12 @@ app.command()(approve.approve)
 app.command()(graph.graph)
 app.command("llm-stub")(llm_stub.llm_stub)
 app.command()(replay_cli.replay)
+app.command()(capacity_cli.capacity)
+app.command()(export_cli.export)
 kb_app.command("search")(kb.kb_search)
 kb_app.command("stats")(kb.kb_stats)
 app.add_typer(kb_app, name="kb")
+app.add_typer(admin_cli.app, name="admin")
 bench_app.command("ingest")(bench_ingest.ingest)
 bench_app.command("retrieval")(bench_retrieval.retrieval)
 bench_app.command("search")(bench_search.search)

@@ -30,6 +30,8 @@ class Settings(BaseSettings):
     max_body_bytes: int = Field(default=1024 * 1024, ge=1024)
     admin_token: SecretStr | None = None  # bearer token of /admin/v1 (unset: admin API off)
     webhook_tolerance_s: int = Field(default=300, ge=1)
+    console_cookie_secure: bool = True  # false only behind plain HTTP on a trusted network
+    console_session_hours: float = Field(default=12.0, gt=0, le=24 * 30)
 
     # Where state lives
     data_dir: Path = Path(".deskhand")
@@ -63,6 +65,9 @@ class Settings(BaseSettings):
     embedding_device: str = "cpu"
     embedding_backend: Literal["torch", "onnx", "onnx-int8"] = "torch"
     reranker_model: str | None = None
+    # Folders the admin API may ingest from by path, comma-separated (uploads need none);
+    # <data dir>/kb-imports is always allowed
+    kb_import_dirs: str = ""
 
     # Model endpoint (any OpenAI-compatible server; vLLM in production)
     llm_base_url: str | None = None
@@ -76,9 +81,15 @@ class Settings(BaseSettings):
     llm_circuit_failures: int = Field(default=5, ge=1)
     llm_circuit_reset_s: float = Field(default=30.0, gt=0)
     llm_stream: bool = False
+    # Header carrying a digest of the conversation key on every model request, for sticky
+    # routing across vLLM replicas (deploy/k8s/proxy/); empty: none sent.
+    llm_routing_header: str = "X-Session-Id"
 
     # Workers and outbound delivery
     worker_concurrency: int = Field(default=4, ge=1, le=256)  # turns at once per process
+    # `deskhand worker` serves Prometheus /metrics on this port (bound to DESKHAND_HOST);
+    # unset: none (the API process serves its own at /metrics)
+    worker_metrics_port: int | None = Field(default=None, ge=1, le=65535)
     turn_timeout_s: float = Field(default=120.0, gt=0)
     callback_timeout_s: float = Field(default=10.0, gt=0)
     callback_max_retries: int = Field(default=3, ge=0, le=10)

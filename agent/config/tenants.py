@@ -48,6 +48,29 @@ class TenantRegistry:
             raise UnknownTenant(tenant)
         return bot
 
+    def reload(
+        self,
+        tenant: str,
+        known_tools: set[str] | None = None,
+        environ: Mapping[str, str] | None = None,
+    ) -> BotConfig:
+        """Read the tenant's bot file again and, if it is valid, use it from now on.
+
+        Everything holding this registry sees the new bot at its next ``get`` (one dict
+        assignment: a turn reads either the old bot or the new one, never a mix). An
+        invalid file raises ConfigError and the old bot stays. Parts built from the bot
+        at start-up (its tools file, its helpdesk client) keep their old settings.
+        """
+        path = self._sources.get(tenant)
+        if path is None:
+            raise UnknownTenant(tenant)
+        bot = load_bot_file(path, known_tools, environ)
+        self._bots = {**self._bots, tenant: bot}
+        return bot
+
+    def source_path(self, tenant: str) -> Path | None:
+        return self._sources.get(tenant)
+
     def source(self, tenant: str) -> str:
         """The bot file a tenant was read from (for messages)."""
         path = self._sources.get(tenant)

@@ -30,8 +30,10 @@ from agent.llm.retry import (
     error_text,
     parse_retry_after,
 )
+from agent.llm.routing import routing_value
 from agent.llm.stream import StreamAssembler
 from agent.llm.types import ChatMessage, ChatOptions, ChatResult, ToolSpec
+from agent.metrics import MODEL_SECONDS
 
 CHAT_PATH = "/v1/chat/completions"
 MODELS_PATH = "/v1/models"
@@ -96,14 +98,17 @@ class ChatClient:
         body = build_request_body(
             messages, tools, options, default_model=self.config.model, stream=self.config.stream
         )
+        headers = self._routing_headers(options.routing_key)
         started = time.perf_counter()
         try:
-            raw, attempts = await self._with_retries(body)
+            raw, attempts = await self._with_retries(body, headers)
         except ModelUnavailable:
             self.circuit.record_failure()
+            _observe(started, "unavailable")
             raise
-        except (ModelRequestRejected, ModelResponseInvalid):
+        except (ModelRequestRejected, ModelResponseInvalid) as error:
             self.circuit.record_success()  # the endpoint is up; the request or answer is bad
+            _observe(started, "rejected" if isinstance(error, ModelRequestRejected) else "invalid")
             raise
         except BaseException:
             self.circuit.release()
@@ -111,7 +116,7 @@ class ChatClient:
         self.circuit.record_success()
         if not raw.model:
             raw.model = str(body["model"])
-        latency = time.perf_counter() - started
+        latency = _observe(started, "ok")
         return to_chat_result(raw, tools, latency_s=latency, attempts=attempts)
 
     async def list_models(self, timeout_s: float | None = None) -> list[str]:
@@ -128,12 +133,20 @@ class ChatClient:
             raise ModelRequestRejected(response.status_code, error_text(response.content))
         return _model_ids(response)
 
-    async def _with_retries(self, body: dict[str, Any]) -> tuple[RawCompletion, int]:
+    def _routing_headers(self, routing_key: str | None) -> dict[str, str]:
+        """The sticky-routing header (``deploy/k8s/proxy/``), when configured and keyed."""
+        if self.config.routing_header is None or not routing_key:
+            return {}
+        return {self.config.routing_header: routing_value(routing_key)}
+
+    async def _with_retries(
+        self, body: dict[str, Any], headers: dict[str, str]
+    ) -> tuple[RawCompletion, int]:
         total = self.config.max_retries + 1
         attempt = 1
         while True:
             try:
-                return await self._attempt(body), attempt
+                return await self._attempt(body, headers), attempt
             except TransientFailure as failure:
                 if attempt >= total:
                     raise ModelUnavailable(
@@ -148,23 +161,23 @@ class ChatClient:
                 await self._sleep(delay)
                 attempt += 1
 
-    async def _attempt(self, body: dict[str, Any]) -> RawCompletion:
+    async def _attempt(self, body: dict[str, Any], headers: dict[str, str]) -> RawCompletion:
         try:
             if self.config.stream:
-                return await self._stream(body)
-            return await self._post(body)
+                return await self._stream(body, headers)
+            return await self._post(body, headers)
         except (httpx.TransportError, TimeoutError) as error:
             raise TransientFailure(_describe(error)) from None
 
-    async def _post(self, body: dict[str, Any]) -> RawCompletion:
+    async def _post(self, body: dict[str, Any], headers: dict[str, str]) -> RawCompletion:
         async with asyncio.timeout(self.config.connect_timeout_s + self.config.timeout_s):
-            response = await self._http.post(CHAT_PATH, json=body)
+            response = await self._http.post(CHAT_PATH, json=body, headers=headers)
         _check_status(response)
         return completion_from_json(_json(response))
 
-    async def _stream(self, body: dict[str, Any]) -> RawCompletion:
+    async def _stream(self, body: dict[str, Any], headers: dict[str, str]) -> RawCompletion:
         assembler = StreamAssembler()
-        async with self._http.stream("POST", CHAT_PATH, json=body) as response:
+        async with self._http.stream("POST", CHAT_PATH, json=body, headers=headers) as response:
             if not response.is_success:
                 await response.aread()
                 _check_status(response)
@@ -180,6 +193,13 @@ class ChatClient:
                 f"stream ended after {assembler.chunks} chunk(s) without a finish reason"
             )
         return assembler.completion()
+
+
+def _observe(started: float, result: str) -> float:
+    """Record one chat() call's duration (retries included) by result; returns it."""
+    elapsed = time.perf_counter() - started
+    MODEL_SECONDS.labels(result=result).observe(elapsed)
+    return elapsed
 
 
 def _check_status(response: httpx.Response) -> None:

@@ -6,6 +6,7 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
 from agent.errors import ConfigError
+from agent.llm.routing import DEFAULT_ROUTING_HEADER, is_header_name
 
 if TYPE_CHECKING:
     from agent.config.settings import Settings
@@ -18,6 +19,8 @@ class LLMConfig:
     ``base_url`` is the server root (``http://127.0.0.1:8000``); a URL ending in ``/v1``
     is accepted and normalised to the root. The client appends ``/v1/...`` itself.
     ``timeout_s`` bounds a whole non-streaming response, and each chunk of a stream.
+    ``routing_header`` names the header that carries a conversation's routing key (sticky
+    routing across model replicas); None sends none.
     """
 
     base_url: str
@@ -31,6 +34,7 @@ class LLMConfig:
     circuit_failures: int = 5
     circuit_reset_s: float = 30.0
     stream: bool = False
+    routing_header: str | None = DEFAULT_ROUTING_HEADER
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "base_url", normalise_base_url(self.base_url))
@@ -42,6 +46,11 @@ class LLMConfig:
             raise ConfigError("LLMConfig: backoff times must be 0 or more")
         if self.circuit_failures < 1 or self.circuit_reset_s <= 0:
             raise ConfigError("LLMConfig: circuit_failures must be >= 1, circuit_reset_s > 0")
+        if self.routing_header is not None and not is_header_name(self.routing_header):
+            raise ConfigError(
+                f"LLMConfig: routing header {self.routing_header!r} (DESKHAND_LLM_ROUTING_HEADER) "
+                "is not an HTTP header name"
+            )
 
     def url(self, path: str) -> str:
         """The absolute URL of an API path such as ``/v1/chat/completions``."""
@@ -65,6 +74,7 @@ class LLMConfig:
             circuit_failures=settings.llm_circuit_failures,
             circuit_reset_s=settings.llm_circuit_reset_s,
             stream=settings.llm_stream,
+            routing_header=settings.llm_routing_header or None,
         )
 
 

@@ -89,6 +89,8 @@ class ChatOptions:
 
     ``enable_thinking`` None means: False when the request carries tools, the
     server's default otherwise. It is always sent explicitly when it is decided.
+    ``routing_key`` (the conversation key) is sent, hashed, in the client's routing header
+    so that a conversation's requests reach the same model replica; never in the body.
     """
 
     enable_thinking: bool | None = None
@@ -98,6 +100,7 @@ class ChatOptions:
     presence_penalty: float | None = None
     max_tokens: int | None = None
     model: str | None = None
+    routing_key: str | None = None
 
 
 @dataclass(frozen=True)

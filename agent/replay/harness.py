@@ -107,6 +107,11 @@ class Harness:
             time.sleep(0.1)
         raise ReplayError(f"deskhand not ready: {self.http.get('/readyz').text}")
 
+    @property
+    def admin_token(self) -> str:
+        """The admin API's token in this run (the console's browser test logs in with it)."""
+        return self._admin_token
+
     # What the steps do
 
     def client(self, tenant: str) -> DeskhandClient:

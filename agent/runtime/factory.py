@@ -4,14 +4,23 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 
 from agent.config.settings import Settings
+from agent.runtime.admin_stores import AuditLog, TokenStore
+from agent.runtime.directory import ConversationDirectory
 from agent.runtime.limits import MemoryUsageMeter, RedisUsageMeter, UsageMeter
+from agent.runtime.redis_admin import RedisAuditLog, RedisTokenStore
 from agent.runtime.redis_connection import AsyncRedis, RedisOptions, open_async_redis, ping
+from agent.runtime.redis_directory import RedisDirectory
 from agent.runtime.redis_intake import RedisIntake
 from agent.runtime.redis_keys import RedisKeys
 from agent.runtime.redis_mailboxes import RedisMailboxes
+from agent.runtime.redis_stats import RedisStats
 from agent.runtime.redis_stores import RedisTranscripts
 from agent.runtime.sqlite import SqliteDatabase, SqliteTranscripts
+from agent.runtime.sqlite_admin import SqliteAuditLog, SqliteTokenStore
+from agent.runtime.sqlite_directory import SqliteDirectory
 from agent.runtime.sqlite_mailboxes import SqliteMailboxes
+from agent.runtime.sqlite_stats import SqliteStats
+from agent.runtime.stats_store import StatsStore
 from agent.runtime.stores import Intake, Mailboxes, TranscriptStore
 
 Step = Callable[[], Awaitable[object]]
@@ -26,6 +35,10 @@ class Runtime:
     mailboxes: Mailboxes
     intake: Intake  # the webhook path: a delivery's claim and messages in one step
     usage: UsageMeter
+    admin_tokens: TokenStore  # the admin API's bearer tokens (hashed)
+    audit: AuditLog  # the admin API's append-only record of mutating calls
+    stats: StatsStore  # per-minute turn and webhook counts, for /admin/v1/stats
+    directory: ConversationDirectory  # a summary per conversation, for operators to list
     redis: AsyncRedis | None = None  # the shared client, in Redis mode
     _closers: list[Step] = field(default_factory=list)
     _pingers: list[Step] = field(default_factory=list)
@@ -50,6 +63,10 @@ async def _open_embedded(settings: Settings) -> Runtime:
     database = await SqliteDatabase.open(settings.sqlite_path)
     try:
         mailboxes = await SqliteMailboxes.open(database)
+        admin_tokens = await SqliteTokenStore.open(database)
+        audit = await SqliteAuditLog.open(database)
+        stats = await SqliteStats.open(database, settings.retention_days * 86_400)
+        directory = await SqliteDirectory.open(database)
     except BaseException:
         await database.close()
         raise
@@ -59,6 +76,10 @@ async def _open_embedded(settings: Settings) -> Runtime:
         mailboxes=mailboxes,
         intake=mailboxes,
         usage=MemoryUsageMeter(),
+        admin_tokens=admin_tokens,
+        audit=audit,
+        stats=stats,
+        directory=directory,
         _closers=[database.close],
         _pingers=[database.ping],
     )
@@ -85,6 +106,10 @@ async def _open_redis(settings: Settings) -> Runtime:
         mailboxes=mailboxes,
         intake=RedisIntake(client, keys, retention_s, mailboxes),
         usage=RedisUsageMeter(client, keys),
+        admin_tokens=RedisTokenStore(client, keys),
+        audit=RedisAuditLog(client, keys),
+        stats=RedisStats(client, keys, retention_s),
+        directory=RedisDirectory(client, keys, retention_s),
         redis=client,
         _closers=[client.aclose],
         _pingers=[check],

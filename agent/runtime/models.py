@@ -14,6 +14,8 @@ SCHEMA_VERSION = 1
 CUSTOMER_MESSAGE = "customer"
 APPROVAL_DECISION = "approval"
 MODE_CHANGE = "mode"  # the helpdesk says who owns the conversation: data {"mode", "reason"}
+# (an operator's take-over or hand-back through the admin API too, with "source": "operator")
+OPERATOR_ACTION = "operator"  # an operator's action for the worker: data {"action", "by", ...}
 
 
 class Mode(StrEnum):
@@ -69,9 +71,16 @@ class InboundMessage:
     def is_mode_change(self) -> bool:
         return self.kind == MODE_CHANGE
 
+    @property
+    def is_operator_action(self) -> bool:
+        return self.kind == OPERATOR_ACTION
+
     def transcript_entry(self) -> "TranscriptEntry | None":
         """How the message appears in the transcript (recorded when it is accepted): a
-        helpdesk agent's reply as the operator's words, an ownership change not at all."""
+        helpdesk agent's reply as the operator's words, an ownership change not at all (nor
+        an operator's action: the worker records what it does)."""
+        if self.is_operator_action:
+            return None
         if self.is_mode_change:
             if not self.text:
                 return None

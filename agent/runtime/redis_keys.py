@@ -29,5 +29,20 @@ class RedisKeys:
     def queue(self, part: str) -> str:
         return f"{self.prefix}{{queue}}:{part}"
 
+    def admin(self, part: str) -> str:
+        """The admin API's tokens and audit log, on one Cluster slot."""
+        return f"{self.prefix}{{admin}}:{part}"
+
+    def directory(self, part: str) -> str:
+        """The conversation directory's indexes (sorted sets), on one Cluster slot."""
+        return f"{self.prefix}{{directory}}:{part}"
+
     def rate(self, tenant: str, part: str) -> str:
         return f"{self.prefix}rate:{{{tenant}}}:{part}"
+
+    def stats(self, tenant: str, part: str) -> str:
+        """A tenant's stats buckets and their index, on the tenant's Cluster slot."""
+        return f"{self.prefix}stats:{{{tenant}}}:{part}"
+
+    def stats_tenants(self) -> str:
+        return f"{self.prefix}stats:tenants"

@@ -27,9 +27,12 @@ EXPECTED_COMMANDS = {
     "graph",
     "llm-stub",
     "replay",
+    "capacity",
+    "export",
     "version",
     "kb",
     "bench",
+    "admin",
 }
 
 

@@ -26,7 +26,11 @@ def make_agent(deps: GraphDeps) -> Any:
         messages = [*prompt.messages, *exchange]
         try:
             result, corrections = await chat_with_valid_tool_calls(
-                llm, messages, tools, _validator(registry), _options(bot, bool(tools))
+                llm,
+                messages,
+                tools,
+                _validator(registry),
+                _options(bot, bool(tools), state["conversation_key"]),
             )
         except LLMError as error:
             reason = f"{type(error).__name__}: {error}"
@@ -66,7 +70,9 @@ def _tool_specs(registry: ToolRegistry, bot: BotConfig, calls_made: int) -> list
     return [*specs, ESCALATE_TOOL] if bot.escalation.model_may_escalate else specs
 
 
-def _options(bot: BotConfig, with_tools: bool) -> ChatOptions:
+def _options(bot: BotConfig, with_tools: bool, conversation_key: str | None = None) -> ChatOptions:
+    """The tenant's sampling and adapter (``model.name``: a LoRA served by name), and the
+    conversation as routing key, so its turns reach the replica that caches its prefix."""
     model = bot.model
     thinking = (
         model.enable_thinking_with_tools if with_tools else model.enable_thinking_without_tools
@@ -77,6 +83,7 @@ def _options(bot: BotConfig, with_tools: bool) -> ChatOptions:
         top_p=model.top_p,
         max_tokens=model.max_tokens,
         model=model.name,
+        routing_key=conversation_key,
     )
 
 

@@ -67,15 +67,22 @@ async def _run_approved(
 ) -> dict[str, Any]:
     registry = deps.tools.get(state["tenant"])
     context = ToolContext(state["tenant"], state["conversation_key"], state.get("customer"))
-    detail: dict[str, Any] = {"approved": True, "by": decision.get("by"), "tool": request["tool"]}
+    detail: dict[str, Any] = {
+        "approved": True,
+        "by": decision.get("by"),
+        "tool": request["tool"],
+        "arguments": request["arguments"],
+    }
     try:
         outcome = await registry.invoke(
             request["tool"], request["arguments"], context, approved=True
         )
     except ToolExecutionError as error:
         bot = deps.tenants.get(state["tenant"])
-        return failed(bot, request["tool"], str(error)) | {"pending_approval": None}
+        failure = failed(bot, request["tool"], str(error), request["arguments"])
+        return failure | {"pending_approval": None}
     detail["ok"] = outcome.ok
+    detail["result"] = outcome.to_model_text()[:500]
     result = ChatMessage(
         role="tool", tool_call_id=request["call_id"], content=outcome.to_model_text()
     )

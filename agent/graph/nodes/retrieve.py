@@ -21,7 +21,7 @@ def make_retrieve(deps: GraphDeps) -> Any:
         detail = {
             "confidence": round(result.confidence, 4),
             "passages": [
-                {"source": p.source, "title": p.title, "score": round(p.score, 4)}
+                {"source": p.source, "title": p.title, "url": p.url, "score": round(p.score, 4)}
                 for p in result.passages
             ],
         }

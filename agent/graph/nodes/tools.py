@@ -46,7 +46,7 @@ def make_tools(deps: GraphDeps) -> Any:
             try:
                 outcome = await registry.invoke(call.name, call.arguments, context)
             except ToolExecutionError as error:
-                return failed(bot, call.name, str(error))
+                return failed(bot, call.name, str(error), call.arguments)
             if outcome.approval is not None:
                 made = state.get("tool_calls_made", 0) + index + 1
                 return _held(outcome.approval, call, calls[index + 1 :], exchange, results, made)
@@ -69,10 +69,13 @@ def after_tools(state: TurnState) -> str:
     return "approval" if state.get("pending_approval") is not None else "agent"
 
 
-def failed(bot: BotConfig, tool: str, message: str) -> dict[str, Any]:
+def failed(
+    bot: BotConfig, tool: str, message: str, arguments: dict[str, Any] | None = None
+) -> dict[str, Any]:
     detail = f"the {tool} tool failed: {message}"
     found = escalation(bot, EscalationReason.TOOL_FAILURE, detail)
-    return {"escalation": found, "trace": [TraceEvent("tools", {"failed": tool, "error": message})]}
+    event = {"failed": tool, "error": message, "arguments": arguments}
+    return {"escalation": found, "trace": [TraceEvent("tools", event)]}
 
 
 def _held(
@@ -85,7 +88,12 @@ def _held(
 ) -> dict[str, Any]:
     """Stop at the held call; calls after it are answered 'not run' so the model can retry."""
     exchange += [ChatMessage(role="tool", tool_call_id=c.id, content=SKIPPED) for c in later]
-    detail = {"calls": results, "approval_required": request.tool, "reason": request.reason}
+    detail = {
+        "calls": results,
+        "approval_required": request.tool,
+        "arguments": call.arguments,
+        "reason": request.reason,
+    }
     return {
         "exchange": exchange,
         "pending_approval": request,

@@ -7,8 +7,10 @@ from typing_extensions import TypedDict
 
 from agent.erasure import erase_customer
 from agent.runtime.checkpoint.factory import open_sqlite_checkpointer
+from agent.runtime.directory import ConversationSummary
 from agent.runtime.models import InboundMessage
 from agent.runtime.sqlite import SqliteDatabase, SqliteTranscripts
+from agent.runtime.sqlite_directory import SqliteDirectory
 from agent.runtime.sqlite_mailboxes import SqliteMailboxes
 from tools.context import Customer
 from tools.ticketing.base import NewTicket
@@ -34,11 +36,13 @@ async def test_erasure_removes_only_that_customers_data(tmp_path: Path) -> None:
     database = await SqliteDatabase.open(tmp_path / "runtime.sqlite3")
     boxes = await SqliteMailboxes.open(database)
     transcripts = SqliteTranscripts(database)
+    directory = await SqliteDirectory.open(database)
     tickets = await BuiltinTicketStore.open(tmp_path / "tickets.sqlite3")
     try:
         for customer, conversation in ((GONE, "a"), (GONE, "b"), (STAYS, "c")):
             message = InboundMessage("demo", "generic", conversation, "m-1", "hi", customer)
             await boxes.append(message, delay_s=0)
+            await directory.put(ConversationSummary.empty(message.conversation_key, 1.0))
             await tickets.create_ticket(NewTicket("Help", "hi", customer), f"t-{conversation}")
         async with open_sqlite_checkpointer(tmp_path / "checkpoints.sqlite3") as saver:
             graph = _graph(saver)
@@ -46,7 +50,9 @@ async def test_erasure_removes_only_that_customers_data(tmp_path: Path) -> None:
                 config = {"configurable": {"thread_id": f"demo:generic:{conversation}"}}
                 await graph.ainvoke({"count": 0}, config)  # type: ignore[attr-defined]
 
-            erasure = await erase_customer("demo", "cust_9", boxes, tickets, saver.adelete_thread)
+            erasure = await erase_customer(
+                "demo", "cust_9", boxes, tickets, saver.adelete_thread, directory
+            )
 
             assert erasure.conversations == ["demo:generic:a", "demo:generic:b"]
             assert erasure.tickets == 2 and not erasure.tickets_elsewhere
@@ -54,6 +60,7 @@ async def test_erasure_removes_only_that_customers_data(tmp_path: Path) -> None:
                 config = {"configurable": {"thread_id": f"demo:generic:{conversation}"}}
                 assert (await saver.aget_tuple(config) is not None) is kept
                 assert bool(await transcripts.entries(f"demo:generic:{conversation}")) is kept
+                assert (await directory.get(f"demo:generic:{conversation}") is not None) is kept
         assert await boxes.customer_conversations("demo", "cust_9") == []
         assert len(await tickets.list_customer_tickets(STAYS)) == 1
         assert await tickets.list_customer_tickets(GONE) == []

@@ -22,7 +22,8 @@ def mail(message_id: str, text: str = REFUND, email: bool = True) -> InboundMess
 
 
 def stopped_turns() -> float:
-    return float(TURNS.labels(outcome="loop_stopped")._value.get())
+    labels = {"tenant": "demo", "channel": "generic", "outcome": "loop_stopped"}
+    return float(TURNS.labels(**labels)._value.get())
 
 
 async def test_an_auto_responder_answering_at_once_is_handed_to_a_person(

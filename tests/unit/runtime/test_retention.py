@@ -5,8 +5,10 @@ import time
 from pathlib import Path
 
 from agent.retention import sweep, sweep_forever
+from agent.runtime.directory import ConversationSummary
 from agent.runtime.models import InboundMessage
 from agent.runtime.sqlite import SqliteDatabase, SqliteTranscripts
+from agent.runtime.sqlite_directory import SqliteDirectory
 from agent.runtime.sqlite_mailboxes import SqliteMailboxes
 from tools.context import Customer
 
@@ -15,6 +17,7 @@ async def test_idle_conversations_are_erased_and_recent_ones_kept(tmp_path: Path
     database = await SqliteDatabase.open(tmp_path / "runtime.sqlite3")
     boxes = await SqliteMailboxes.open(database)
     transcripts = SqliteTranscripts(database)
+    directory = await SqliteDirectory.open(database)
     forgotten: list[str] = []
 
     async def forget_thread(key: str) -> None:
@@ -26,10 +29,14 @@ async def test_idle_conversations_are_erased_and_recent_ones_kept(tmp_path: Path
         await asyncio.sleep(0.3)
         recent = InboundMessage("demo", "generic", "new", "m-1", "hi", Customer("c2"))
         await boxes.append(recent, delay_s=0)
-        assert await sweep(boxes, forget_thread, idle_s=0.2) == 1
+        for message in (old, recent):
+            await directory.put(ConversationSummary.empty(message.conversation_key, 1.0))
+        assert await sweep(boxes, forget_thread, idle_s=0.2, directory=directory) == 1
         assert forgotten == ["demo:generic:old"]
         assert await transcripts.entries("demo:generic:old") == []
         assert len(await transcripts.entries("demo:generic:new")) == 1
+        assert await directory.get("demo:generic:old") is None
+        assert await directory.get("demo:generic:new") is not None
         assert await boxes.customer_conversations("demo", "c1") == []
     finally:
         await database.close()
