@@ -85,12 +85,17 @@ class GenericDelivery:
             return  # the client reads replies with GET /v1/conversations/{key}
         secret = generic.signing_secrets[0].get_secret_value()
         conversation = {"id": conversation_id, "key": conversation_key}
-        event = generic_event(conversation, item)
+        draft = self._tenants.get(tenant).channels.reply_mode == "draft"
+        event = generic_event(conversation, item, draft)
         await self._client.send(generic.callback_url, secret, event, item.key)
 
 
-def generic_event(conversation: dict[str, str], item: OutboxItem) -> dict[str, object]:
-    """The generic channel's callback event for one outbox item."""
+def generic_event(
+    conversation: dict[str, str], item: OutboxItem, draft: bool = False
+) -> dict[str, object]:
+    """The generic channel's callback event for one outbox item. In draft mode the bot's
+    reply is ``message.drafted``: for a person to review, not for the customer (an operator
+    sends it from the admin API, as ``message.created`` by the operator)."""
     if item.kind == HANDOFF:
         return {
             "type": "conversation.handoff",
@@ -113,7 +118,7 @@ def generic_event(conversation: dict[str, str], item: OutboxItem) -> dict[str, o
     fields = ("in_reply_to", "answers", "text", "citations")
     message = {key: item.payload[key] for key in fields if key in item.payload}
     return {
-        "type": "message.created",
+        "type": "message.drafted" if draft else "message.created",
         "conversation": conversation,
         "message": {"id": item.payload["message_id"], **message},
     }

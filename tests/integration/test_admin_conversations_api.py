@@ -250,11 +250,15 @@ def test_an_approval_is_decided_once_from_the_conversation(start_deskhand: Start
     assert resumed and resumed[0]["ok"] is True and resumed[0]["arguments"] == refund
 
 
-def test_a_draft_is_sent_once_or_discarded(start_deskhand: StartDeskhand) -> None:
+def test_a_draft_is_sent_once_or_discarded(
+    start_deskhand: StartDeskhand, receiver: tuple[CallbackReceiver, str]
+) -> None:
+    recorder, url = receiver
     with ScriptedModelServer() as model:
         model.set_script([ScriptedResponse(content=ANSWER, repeat=2)])
         settings = {"llm_base_url": model.base_url, "admin_token": "admin-secret"}
         channels = yaml.safe_load((DEMO_TENANTS_DIR / "demo.yaml").read_text())["channels"]
+        channels["generic"]["callback_url"] = url
         bot = {"channels": {**channels, "reply_mode": "draft"}}
         with start_deskhand(bot=bot, **settings) as deskhand:
             client = deskhand.client()
@@ -282,6 +286,12 @@ def test_a_draft_is_sent_once_or_discarded(start_deskhand: StartDeskhand) -> Non
     assert [e["text"] for e in operator] == ["Refunds take a week."]
     assert operator[0]["meta"]["draft_of"] == draft["message_id"]
     assert discarded.status_code == 202 and after.status_code == 409
+    # The integration saw two drafts, and the customer only the operator's edit.
+    events = [json.loads(body) for _headers, body in recorder.received]
+    drafted = [e["message"]["text"] for e in events if e["type"] == "message.drafted"]
+    created = [e["message"] for e in events if e["type"] == "message.created"]
+    assert drafted == [ANSWER, ANSWER]
+    assert [(m["author"], m["text"]) for m in created] == [("operator", "Refunds take a week.")]
 
 
 def test_the_routes_are_documented(start_deskhand: StartDeskhand) -> None:
