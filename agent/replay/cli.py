@@ -4,25 +4,17 @@ import importlib
 import logging
 import re
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 
 from agent.cli.common import fail, settings_or_exit
 from agent.logs import configure_logging
 from agent.replay.errors import ReplayError
-from agent.replay.harness import Harness, HarnessConfig
-from agent.replay.junit import write_junit
 from agent.replay.loader import LoadedConversation, load_conversations
-from agent.replay.report import (
-    failure_text,
-    results_data,
-    run_line,
-    summary,
-    write_cassette,
-    write_json,
-)
-from agent.replay.runner import Outcome, Run, Runner, RunOptions
+
+if TYPE_CHECKING:  # the runner pulls in the whole app: loaded when a replay runs
+    from agent.replay.runner import Outcome, Run
 
 
 def replay(
@@ -76,6 +68,10 @@ def replay(
     configure_logging("ERROR", json_lines=False)
     importlib.import_module("bm25s")  # it sets its own logger to DEBUG when imported
     logging.getLogger("bm25s").setLevel(logging.ERROR)
+    from agent.replay.harness import Harness, HarnessConfig
+    from agent.replay.report import summary
+    from agent.replay.runner import Runner, RunOptions
+
     config = HarnessConfig(settings, data_dir=data_dir, live_url=live_url)
     options = RunOptions(repeat=repeat, fail_fast=fail_fast, turn_timeout_s=turn_timeout)
     try:
@@ -97,7 +93,9 @@ def selected(loaded: list[LoadedConversation], patterns: list[str]) -> list[Load
     return [c for c in loaded if any(re.search(re.escape(p), c.name) for p in patterns)]
 
 
-def _show(run: Run, repeat: int, record: bool) -> None:
+def _show(run: "Run", repeat: int, record: bool) -> None:
+    from agent.replay.report import failure_text, run_line, write_cassette
+
     typer.echo(run_line(run, repeat))
     if not run.passed:
         typer.echo(failure_text(run))
@@ -106,8 +104,11 @@ def _show(run: Run, repeat: int, record: bool) -> None:
 
 
 def _write_outputs(
-    outcomes: list[Outcome], repeat: int, junit: Path | None, json_out: Path | None
+    outcomes: "list[Outcome]", repeat: int, junit: Path | None, json_out: Path | None
 ) -> None:
+    from agent.replay.junit import write_junit
+    from agent.replay.report import results_data, write_json
+
     if junit is not None:
         write_junit(junit, outcomes, repeat)
     if json_out is not None:

@@ -3,6 +3,8 @@
 import os
 import re
 import shutil
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -59,6 +61,18 @@ def test_help_lists_exactly_the_commands_that_exist() -> None:
     assert listed == EXPECTED_COMMANDS
     for command in EXPECTED_COMMANDS:
         assert invoke(command, "--help").exit_code == 0, command
+
+
+def test_the_command_line_loads_no_server_or_model_library() -> None:
+    """``deskhand --help`` (and every command's start) stays fast: the app, the graph, the
+    vector store and the model libraries load only in the commands that use them."""
+    heavy = ("agent.api.app", "langgraph", "chromadb", "torch", "sentence_transformers")
+    code = f"import sys, agent.cli.main; print(sorted(m for m in {heavy!r} if m in sys.modules))"
+    repo = Path(__file__).resolve().parents[2]
+    result = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, cwd=repo, check=True
+    )
+    assert result.stdout.strip() == "[]"
 
 
 def test_version() -> None:
