@@ -6,12 +6,12 @@ import asyncio
 import json
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Query, Request
+from fastapi import APIRouter, FastAPI, Query, Request
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel, Field, ValidationError, model_validator
 
 from agent.admin.knowledge import (
-    Job,
+    KEPT_DAYS,
     KnowledgeAdminError,
     KnowledgeJobs,
     allowed_path,
@@ -29,6 +29,8 @@ from agent.api.auth import Principal, Role, audit, require_role
 from agent.api.deps import components
 from agent.api.errors import ApiError
 from agent.api.schemas import ADMIN_TOKEN, error_responses, secured_by
+from agent.runtime.admin_stores import InvalidCursor
+from agent.runtime.knowledge_jobs import KnowledgeJob
 
 router = APIRouter(prefix="/admin/v1/knowledge")
 MEANINGS = {
@@ -74,6 +76,8 @@ class JobOut(BaseModel):
     finished_at: float | None
     result: dict[str, Any] | None = Field(description="What the job did, once it succeeded.")
     error: str | None
+    owner: str = Field(description="The process (host:pid:id) that runs or ran it.")
+    beat_at: float | None = Field(description="Its process's latest sign of life.")
 
 
 class JobAccepted(BaseModel):
@@ -128,12 +132,19 @@ class SearchOut(BaseModel):
 
 
 def knowledge_jobs(request: Request) -> KnowledgeJobs:
-    """This process's job registry (made on first use)."""
+    """This process's job runner over the runtime's job store (made on first use)."""
     state = request.app.state
     jobs: KnowledgeJobs | None = getattr(state, "knowledge_jobs", None)
     if jobs is None:
-        jobs = state.knowledge_jobs = KnowledgeJobs()
+        jobs = state.knowledge_jobs = KnowledgeJobs(components(request).runtime.knowledge_jobs)
     return jobs
+
+
+async def close_knowledge_jobs(app: FastAPI) -> None:
+    """At shutdown: stop this process's job runner, if it was made."""
+    jobs: KnowledgeJobs | None = getattr(app.state, "knowledge_jobs", None)
+    if jobs is not None:
+        await jobs.aclose()
 
 
 @router.get(
@@ -196,7 +207,7 @@ async def upload_document(tenant: str, request: Request) -> JSONResponse:
         path = save_upload(components(request).settings.data_dir, tenant, filename, data)
     except KnowledgeAdminError as error:
         raise ApiError(422, str(error)) from None
-    job = _start_ingest(request, tenant, path.name, path)
+    job = await _start_ingest(request, tenant, path.name, path)
     detail = {"filename": path.name, "bytes": len(data), "job": job.id}
     await audit(request, principal, "knowledge.upload", f"{tenant}:{path.name}", detail)
     return JSONResponse({"job": job.public()}, status_code=202)
@@ -228,7 +239,7 @@ async def ingest(tenant: str, body: Pointer, request: Request) -> JSONResponse:
             )
     except KnowledgeAdminError as error:
         raise ApiError(422, str(error)) from None
-    job = _start_ingest(request, tenant, target, path)
+    job = await _start_ingest(request, tenant, target, path)
     detail = {"path": body.path, "url": body.url, "job": job.id}
     await audit(request, principal, "knowledge.ingest", f"{tenant}:{target}", detail)
     return JSONResponse({"job": job.public()}, status_code=202)
@@ -248,7 +259,8 @@ async def reindex(tenant: str, request: Request) -> JSONResponse:
     the job. Admin role; audited as ``knowledge.reindex``."""
     principal = await _writer(request, tenant)
     store = components(request).knowledge
-    job = knowledge_jobs(request).submit(tenant, "reindex", tenant, reindex_work(store, tenant))
+    work = reindex_work(store, tenant)
+    job = await knowledge_jobs(request).submit(tenant, "reindex", tenant, work)
     await audit(request, principal, "knowledge.reindex", tenant, {"job": job.id})
     return JSONResponse({"job": job.public()}, status_code=202)
 
@@ -282,18 +294,14 @@ async def delete_source(tenant: str, source: str, request: Request) -> dict[str,
     openapi_extra=secured_by(ADMIN_TOKEN),
 )
 async def list_jobs(request: Request, limit: Limit = 50, cursor: Cursor = None) -> dict[str, Any]:
-    """This process's recent ingestion and reindexing jobs, newest first. Viewer role."""
+    """Recent ingestion and reindexing jobs of every replica, newest first (a
+    tenant-scoped token sees its tenant's). Viewer role."""
     principal = await require_role(request, Role.VIEWER)
-    jobs = [job for job in knowledge_jobs(request).all() if principal.can_see(job.tenant)]
-    start = 0
-    if cursor is not None:
-        ids = [job.id for job in jobs]
-        if cursor not in ids:
-            raise ApiError(422, f"cursor: {cursor!r} is not one this listing handed out")
-        start = ids.index(cursor) + 1
-    page = jobs[start : start + limit]
-    more = start + limit < len(jobs)
-    return {"items": [job.public() for job in page], "next_cursor": page[-1].id if more else None}
+    try:
+        page = await knowledge_jobs(request).page(principal.tenant, limit, cursor)
+    except InvalidCursor:
+        raise ApiError(422, f"cursor: {cursor!r} is not one this listing handed out") from None
+    return {"items": [job.public() for job in page.items], "next_cursor": page.next_cursor}
 
 
 @router.get(
@@ -307,9 +315,11 @@ async def list_jobs(request: Request, limit: Limit = 50, cursor: Cursor = None) 
 async def get_job(job_id: str, request: Request) -> dict[str, Any]:
     """A job's state and progress (chunks embedded of those to embed). Viewer role."""
     principal = await require_role(request, Role.VIEWER)
-    job = knowledge_jobs(request).get(job_id)
+    job = await knowledge_jobs(request).get(job_id)
     if job is None or not principal.can_see(job.tenant):
-        raise ApiError(404, f"no knowledge job {job_id!r} (jobs live in the process that ran them)")
+        raise ApiError(
+            404, f"no knowledge job {job_id!r} (finished jobs are kept {KEPT_DAYS} days)"
+        )
     return job.public()
 
 
@@ -351,9 +361,9 @@ def _for_tenant(principal: Principal, request: Request, tenant: str) -> Principa
     return principal
 
 
-def _start_ingest(request: Request, tenant: str, target: str, path: Any) -> Job:
+async def _start_ingest(request: Request, tenant: str, target: str, path: Any) -> KnowledgeJob:
     work = ingest_work(components(request).knowledge, tenant, path)
-    return knowledge_jobs(request).submit(tenant, "ingest", target, work)
+    return await knowledge_jobs(request).submit(tenant, "ingest", target, work)
 
 
 async def _uploaded(request: Request) -> tuple[str, bytes]:

@@ -58,6 +58,7 @@ def create_app(settings: Settings, run_workers_in_process: bool = True) -> FastA
         finally:
             stop.set()
             await _finish(background, timeout_s=settings.turn_timeout_s)
+            await admin_knowledge.close_knowledge_jobs(app)
             await parts.close()
 
     app = FastAPI(title="deskhand", version=__version__, lifespan=lifespan)

@@ -6,18 +6,21 @@ from dataclasses import dataclass, field
 from agent.config.settings import Settings
 from agent.runtime.admin_stores import AuditLog, TokenStore
 from agent.runtime.directory import ConversationDirectory
+from agent.runtime.knowledge_jobs import KnowledgeJobStore
 from agent.runtime.limits import MemoryUsageMeter, RedisUsageMeter, UsageMeter
 from agent.runtime.redis_admin import RedisAuditLog, RedisTokenStore
 from agent.runtime.redis_connection import AsyncRedis, RedisOptions, open_async_redis, ping
 from agent.runtime.redis_directory import RedisDirectory
 from agent.runtime.redis_intake import RedisIntake
 from agent.runtime.redis_keys import RedisKeys
+from agent.runtime.redis_knowledge_jobs import RedisKnowledgeJobs
 from agent.runtime.redis_mailboxes import RedisMailboxes
 from agent.runtime.redis_stats import RedisStats
 from agent.runtime.redis_stores import RedisTranscripts
 from agent.runtime.sqlite import SqliteDatabase, SqliteTranscripts
 from agent.runtime.sqlite_admin import SqliteAuditLog, SqliteTokenStore
 from agent.runtime.sqlite_directory import SqliteDirectory
+from agent.runtime.sqlite_knowledge_jobs import SqliteKnowledgeJobs
 from agent.runtime.sqlite_mailboxes import SqliteMailboxes
 from agent.runtime.sqlite_stats import SqliteStats
 from agent.runtime.stats_store import StatsStore
@@ -39,6 +42,7 @@ class Runtime:
     audit: AuditLog  # the admin API's append-only record of mutating calls
     stats: StatsStore  # per-minute turn and webhook counts, for /admin/v1/stats
     directory: ConversationDirectory  # a summary per conversation, for operators to list
+    knowledge_jobs: KnowledgeJobStore  # ingest/reindex jobs, readable from every replica
     redis: AsyncRedis | None = None  # the shared client, in Redis mode
     _closers: list[Step] = field(default_factory=list)
     _pingers: list[Step] = field(default_factory=list)
@@ -67,6 +71,7 @@ async def _open_embedded(settings: Settings) -> Runtime:
         audit = await SqliteAuditLog.open(database)
         stats = await SqliteStats.open(database, settings.retention_days * 86_400)
         directory = await SqliteDirectory.open(database)
+        knowledge_jobs = await SqliteKnowledgeJobs.open(database)
     except BaseException:
         await database.close()
         raise
@@ -80,6 +85,7 @@ async def _open_embedded(settings: Settings) -> Runtime:
         audit=audit,
         stats=stats,
         directory=directory,
+        knowledge_jobs=knowledge_jobs,
         _closers=[database.close],
         _pingers=[database.ping],
     )
@@ -110,6 +116,7 @@ async def _open_redis(settings: Settings) -> Runtime:
         audit=RedisAuditLog(client, keys),
         stats=RedisStats(client, keys, retention_s),
         directory=RedisDirectory(client, keys, retention_s),
+        knowledge_jobs=RedisKnowledgeJobs(client, keys),
         redis=client,
         _closers=[client.aclose],
         _pingers=[check],

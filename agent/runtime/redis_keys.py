@@ -37,6 +37,10 @@ class RedisKeys:
         """The conversation directory's indexes (sorted sets), on one Cluster slot."""
         return f"{self.prefix}{{directory}}:{part}"
 
+    def knowledge_jobs(self, part: str) -> str:
+        """Knowledge-base jobs and their indexes, on one Cluster slot."""
+        return f"{self.prefix}{{kbjobs}}:{part}"
+
     def rate(self, tenant: str, part: str) -> str:
         return f"{self.prefix}rate:{{{tenant}}}:{part}"
 

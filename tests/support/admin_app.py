@@ -14,6 +14,7 @@ from pydantic import SecretStr
 
 from agent.admin.roles import Role
 from agent.admin.tokens import issue_token
+from agent.api.admin_knowledge import close_knowledge_jobs
 from agent.api.app import create_app
 from agent.components import Components
 from agent.config.settings import DEMO_TENANTS_DIR, Settings
@@ -75,4 +76,5 @@ async def admin_app(tmp_path: Path, **overrides: Any) -> AsyncIterator[AdminApp]
             await admin.token("viewer-other", Role.VIEWER, tenant="other")
             yield admin
     finally:
+        await close_knowledge_jobs(app)
         await parts.close()
