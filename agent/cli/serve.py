@@ -1,10 +1,13 @@
 """deskhand serve / deskhand worker."""
 
 import asyncio
+import os
 import shutil
 import signal
 import sys
-from typing import Any
+import time
+from functools import partial
+from typing import TYPE_CHECKING, Any
 
 import typer
 
@@ -18,6 +21,15 @@ from agent.cli.common import (
     warn,
 )
 from agent.config.settings import Settings
+from knowledge.errors import KnowledgeError
+
+if TYPE_CHECKING:
+    from wsgiref.simple_server import WSGIServer
+
+    from agent.runtime.supervisor import ChildStart
+
+# How a supervised worker process announces that it claims turns (the benchmark reads it).
+WORKER_PROCESS_READY = "deskhand worker: process"
 
 
 def serve(
@@ -58,8 +70,28 @@ def uvicorn_options(settings: Settings) -> dict[str, Any]:
     }
 
 
-def worker() -> None:
-    """Run workers only (production mode: needs DESKHAND_REDIS_URL)."""
+def worker(
+    processes: int = typer.Option(
+        1,
+        "--processes",
+        min=1,
+        max=64,
+        help="Worker processes, each running up to DESKHAND_WORKER_CONCURRENCY turns. A "
+        "supervisor loads the code and the embedding model once, forks them, and replaces "
+        "one that dies within a fraction of a second.",
+    ),
+    supervise: bool = typer.Option(
+        True,
+        "--supervise/--no-supervise",
+        help="--no-supervise: run one worker in this process (no fork; a process manager "
+        "restarts it, in seconds).",
+    ),
+) -> None:
+    """Run workers only (production mode: needs DESKHAND_REDIS_URL).
+
+    By default a supervisor process preloads everything and keeps --processes worker
+    processes running (it is what receives SIGTERM: the workers finish their turns).
+    """
     settings = settings_or_exit()
     if settings.redis_url is None:
         fail(
@@ -68,33 +100,121 @@ def worker() -> None:
             code=2,
         )
     setup_logging(settings)
-    _preflight(settings)
+    from agent.runtime.supervisor import can_fork, run_in_child
+
+    if not supervise or not can_fork():
+        if processes > 1:
+            fail("--processes needs the supervisor (fork: Linux or macOS)", code=2)
+        _preflight(settings)
+        with friendly_errors():
+            asyncio.run(_run_workers(settings))
+        return
+    # The checks open a Chroma client, whose threads would not survive the fork of the
+    # workers: they run in a process of their own.
+    code = run_in_child(partial(_preflight_exiting, settings))
+    if code != 0:
+        raise typer.Exit(code)
+    _supervise(settings, processes)
+
+
+def _supervise(settings: Settings, processes: int) -> None:
+    from agent.runtime.preload import preload
+    from agent.runtime.supervisor import Supervisor
+
+    started = time.monotonic()
+    try:
+        loaded = preload(settings)
+    except KnowledgeError as error:
+        warn(f"could not load the embedding model: {error} (each worker will try again)")
+        loaded = False
+    what = "code and embedding model" if loaded else "code"
+    console.print(
+        f"deskhand worker: supervising {processes} process(es), up to "
+        f"{settings.worker_concurrency} turns at once each, on the {settings.mode} runtime "
+        f"({what} loaded in {time.monotonic() - started:.1f} s)",
+        soft_wrap=True,
+    )
+    supervisor = Supervisor(
+        processes,
+        partial(_child_main, settings),
+        stop_grace_s=settings.turn_timeout_s + 5,
+        announce=lambda line: console.print(
+            f"deskhand worker: {line}", highlight=False, soft_wrap=True
+        ),
+    )
     with friendly_errors():
-        asyncio.run(_run_workers(settings))
+        code = supervisor.run()
+    raise typer.Exit(code)
 
 
-async def _run_workers(settings: Settings) -> None:
+def _preflight_exiting(settings: Settings) -> None:
+    """``_preflight`` for a forked process: its verdict as the exit status."""
+    try:
+        _preflight(settings)
+    except typer.Exit as done:
+        raise SystemExit(done.exit_code) from None
+
+
+def _child_main(settings: Settings, start: "ChildStart") -> int:
+    """One supervised worker process (forked): run the pool until SIGTERM."""
+    try:
+        with friendly_errors():
+            asyncio.run(_run_workers(settings, start))
+    except typer.Exit as done:
+        return int(done.exit_code)
+    return 0
+
+
+async def _run_workers(settings: Settings, start: "ChildStart | None" = None) -> None:
     from agent.components import Components
+    from agent.runtime.worker import declare_dead
 
     parts = await Components.open(settings)
+    metrics = _serve_metrics(settings, start.slot if start else 0)
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     for signum in (signal.SIGINT, signal.SIGTERM):
         loop.add_signal_handler(signum, stop.set)
-    # Claim at once and load the embedding model beside: a restarted worker takes over
-    # dead workers' turns (and resumes them) while it loads; a turn that needs the model
-    # waits for it (the load happens once, under a lock).
+    # Claim at once and load the embedding model beside (a no-op when the supervisor
+    # loaded it): a restarted worker takes over dead workers' turns (and resumes them)
+    # while it loads; a turn that needs the model waits for it (loaded once, under a lock).
     warming = asyncio.create_task(asyncio.to_thread(parts.retriever.warm_up))
     warming.add_done_callback(_report_warm_up)
-    console.print(
-        f"deskhand worker: up to {settings.worker_concurrency} turns at once "
-        f"on the {settings.mode} runtime"
-    )
+    if start is not None and start.predecessor is not None:
+        await declare_dead(parts.runtime.mailboxes, start.predecessor)
+    console.print(_ready_line(settings, start), highlight=False, soft_wrap=True)
     try:
-        await parts.work(stop)
+        await parts.work(stop, start.holder if start else None)
     finally:
         await asyncio.gather(warming, return_exceptions=True)
         await parts.close()
+        if metrics is not None:
+            metrics.shutdown()
+            metrics.server_close()
+
+
+def _serve_metrics(settings: Settings, slot: int = 0) -> "WSGIServer | None":
+    """This worker process's Prometheus /metrics, on DESKHAND_WORKER_METRICS_PORT + its
+    slot (each supervised process has its own counters, so its own port; the supervisor
+    itself starts no thread, so it serves none). None when the setting is unset."""
+    if settings.worker_metrics_port is None:
+        return None
+    from agent.metrics import serve_metrics
+
+    port = settings.worker_metrics_port + slot
+    server = serve_metrics(settings.host, port)
+    console.print(f"deskhand worker: metrics at http://{settings.host}:{port}/metrics")
+    return server
+
+
+def _ready_line(settings: Settings, start: "ChildStart | None") -> str:
+    if start is None:
+        return (
+            f"deskhand worker: up to {settings.worker_concurrency} turns at once "
+            f"on the {settings.mode} runtime"
+        )
+    took_over = f", took over from {start.predecessor}" if start.predecessor else ""
+    return f"{WORKER_PROCESS_READY} {os.getpid()} (slot {start.slot}) ready{took_over}"
 
 
 def _report_warm_up(task: "asyncio.Task[None]") -> None:

@@ -109,7 +109,13 @@ local now = t[1] * 1000 + math.floor(t[2] / 1000)
 local until_ms = redis.call('zscore', KEYS[2], ARGV[1])
 if until_ms and tonumber(until_ms) > now then return 0 end
 local held = redis.call('smembers', KEYS[1])
-for _, key in ipairs(held) do redis.call('zadd', KEYS[3], 'LT', now, key) end
+for _, key in ipairs(held) do
+  -- ready as of its oldest waiting message: it keeps its place in line
+  local since = redis.call('zscore', KEYS[5], key)
+  local due = now
+  if since then due = math.min(now, math.floor(tonumber(since) * 1000)) end
+  redis.call('zadd', KEYS[3], 'LT', due, key)
+end
 redis.call('del', KEYS[1])
 redis.call('zrem', KEYS[2], ARGV[1])
 redis.call('lpush', KEYS[4], '1')
@@ -271,7 +277,8 @@ class RedisMailboxes:
         dead = await self._run("beat", [alive], [holder, _ms(ttl_s)])
         for gone in (_text(item) for item in dead):
             held = self._claims(gone)
-            keys = [held, alive, self._keys.queue("ready"), self._keys.queue("signal")]
+            queue = self._keys.queue
+            keys = [held, alive, queue("ready"), queue("signal"), queue("waiting")]
             await self._run("reap", keys, [gone])
 
     async def renew(self, claim: Claim, lease_s: float) -> None:

@@ -184,11 +184,18 @@ class SqliteMailboxes:
         dead = {worker for worker, until in self._alive.items() if until <= now}
         for key, lease in self._leases.items():
             if lease.holder in dead and lease.expires_at > now:
-                self._ready[key] = now
+                self._ready[key] = self._ready_since_oldest(key, now)
         for worker in dead:
             del self._alive[worker]
         if dead:
             self._signal.set()
+
+    def _ready_since_oldest(self, key: str, now: float) -> float:
+        """Ready as of its oldest waiting message (monotonic clock): it keeps its place."""
+        arrived = self._waiting.get(key)
+        if arrived is None:
+            return now
+        return now - max(0.0, time.time() - arrived)
 
     def _holds(self, lease: _Lease, now: float) -> bool:
         """The lease still counts: not ended, and its holder (if it beats) alive."""

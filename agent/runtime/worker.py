@@ -47,14 +47,16 @@ class WorkerPool:
         handle: TurnHandler,
         hold: HoldHandler,
         config: PoolConfig,
+        holder: str | None = None,
     ) -> None:
+        """``holder`` names the pool in leases (default: a fresh name, see ``holder_id``)."""
         self._mailboxes = mailboxes
         self._handle = handle
         self._hold = hold
         self._config = config
         self._slots = asyncio.Semaphore(config.concurrency)
         self._running: set[asyncio.Task[None]] = set()
-        self.holder = holder_id()
+        self.holder = holder or holder_id()
 
     async def run(self, stop: asyncio.Event) -> None:
         """Work until ``stop`` is set; turns in progress are finished first."""
@@ -186,5 +188,17 @@ class WorkerPool:
 
 
 def holder_id() -> str:
-    """This pool's name in leases: host, process and a random part (pids are reused)."""
-    return f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:8]}"
+    """A name in leases for a pool of this process."""
+    return holder_name(os.getpid())
+
+
+def holder_name(pid: int, nonce: str | None = None) -> str:
+    """A pool's name in leases: host, process and a random part (pids are reused)."""
+    return f"{socket.gethostname()}:{pid}:{nonce or uuid.uuid4().hex[:8]}"
+
+
+async def declare_dead(mailboxes: Mailboxes, holder: str) -> None:
+    """``holder`` is known to be dead (its supervisor reaped its process): a heartbeat
+    that vouches for no time at all makes its conversations ready for a take-over now,
+    instead of when its last heartbeat lapses."""
+    await mailboxes.heartbeat(holder, 0.0)

@@ -131,6 +131,25 @@ async def test_an_expired_lease_passes_to_the_next_worker_and_fences_the_old_one
     assert len(bots) == 1
 
 
+async def test_a_dead_holders_conversation_keeps_its_place_in_line(
+    conversations: Conversations,
+) -> None:
+    """Taken over, it is claimed before conversations whose messages came after its own
+    (otherwise a conversation killed again and again would wait behind the whole queue)."""
+    boxes = conversations.mailboxes
+    await boxes.heartbeat("worker-a", 30)
+    await boxes.append(msg("m-1"), delay_s=0)
+    dead = await boxes.claim(LEASE, limit=10, holder="worker-a")
+    assert dead is not None
+    await asyncio.sleep(0.05)
+    await boxes.append(msg("m-2", conversation="c-2"), delay_s=0)
+    await boxes.heartbeat("worker-a", 0)  # its supervisor saw it die
+    first = await boxes.claim(LEASE, limit=10, holder="worker-b")
+    second = await boxes.claim(LEASE, limit=10, holder="worker-b")
+    assert first is not None and first.conversation_key == KEY and first.crashes == 1
+    assert second is not None and second.conversation_key == "demo:generic:c-2"
+
+
 async def test_a_dead_holders_conversation_is_taken_over_before_its_lease_ends(
     conversations: Conversations,
 ) -> None:

@@ -2,17 +2,19 @@
 
 Real processes, as in production: a Redis (a throwaway ``redis-server`` unless
 ``--redis-url``), the scripted model server (each call taking ``--llm-latency-ms``), one
-API process (``deskhand serve --no-workers``, with the demo shop) and ``--workers``
-worker processes running up to ``--concurrency`` turns each. The demo tenant's full graph
+API process (``deskhand serve --no-workers``, with the demo shop) and a worker supervisor
+(``deskhand worker --processes``) with ``--workers`` worker processes running up to
+``--concurrency`` turns each. The demo tenant's full graph
 answers: one ``lookup_order`` tool call and one reply per turn, two model calls. Its
 help center is ingested into a temporary data folder first, and its replies come back to
 a callback receiver run by the bench.
 
 Simulated customers post through the real webhook endpoint: half wait for each answer
 before writing again, half write in bursts (coalescing and ordering are exercised). With
-``--kill-every-s`` a worker is SIGKILLed at that interval and started again at once.
-Before the clock starts, one warm-up turn per worker slot makes every worker load its
-embedding model.
+``--kill-every-s`` a worker process is SIGKILLed at that interval (round robin) and its
+supervisor forks a replacement; ``restart_s`` is the mean time from the SIGKILL to the
+replacement's ready line. Before the clock starts, one warm-up turn per worker slot
+makes sure every worker process answers.
 
 Prints one JSON line on stdout; progress goes to stderr.
 """
@@ -28,7 +30,6 @@ import time
 import uuid
 from contextlib import AsyncExitStack
 from dataclasses import dataclass
-from functools import partial
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any
 
@@ -45,7 +46,6 @@ from agent.cli.bench.runtime_procs import (
     redis_server_command,
     wait_exit,
     wait_until,
-    worker_started,
 )
 from agent.cli.common import fail
 
@@ -290,11 +290,15 @@ async def _start_api(
 
 
 async def _start_workers(stack: Stack, options: Options) -> None:
-    procs = [stack.spawn_worker(slot) for slot in range(options.workers)]
+    """``deskhand worker --processes N``; wait for every worker process's ready line."""
+    supervisor = stack.spawn_workers(options.workers)
     started = time.monotonic()
-    for proc in procs:
-        await wait_until(partial(worker_started, proc), proc, STARTUP_TIMEOUT_S, "started")
-    log(f"{options.workers} worker(s) started in {time.monotonic() - started:.1f} s")
+
+    async def all_ready() -> bool:
+        return len(stack.workers.ready()) == options.workers
+
+    await wait_until(all_ready, supervisor, STARTUP_TIMEOUT_S, "its workers were ready")
+    log(f"{options.workers} worker process(es) ready in {time.monotonic() - started:.1f} s")
 
 
 async def _warm_up(
@@ -335,7 +339,7 @@ async def _measure(
     total = options.conversations * options.messages
     log(f"clock starts: {len(conversations)} conversations, {total} messages; {_load()}")
     customers = Customers(http, ledger, endpoints.secret, options.lost_after_s, options.max_posts)
-    stack.cpu.start(stack.counted())
+    stack.cpu.start(stack)
     stop_kills = asyncio.Event()
     killer = asyncio.create_task(_kill_loop(stack, options, stop_kills))
     progress = asyncio.create_task(_progress(ledger, total))
@@ -348,8 +352,7 @@ async def _measure(
     await _drain(redis, endpoints.redis_prefix)
     log(f"all answered or given up on; {_load()}")
     await _diagnose(redis, endpoints.redis_prefix, ledger)
-    for proc in stack.counted():
-        stack.cpu.finish(proc)
+    stack.cpu.finish(stack)
     problems = await order_violations(http, endpoints.token, ledger)
     for problem in problems[:5]:
         log(f"order violation: {problem}")
@@ -360,7 +363,8 @@ async def _measure(
 
 
 async def _kill_loop(stack: Stack, options: Options, stop: asyncio.Event) -> None:
-    """Every ``--kill-every-s``, SIGKILL the next worker (round robin) and start another."""
+    """Every ``--kill-every-s``, SIGKILL the next worker process (round robin); its
+    supervisor forks a replacement."""
     if options.kill_every_s is None:
         return
     slot = random.Random(options.seed).randrange(options.workers)
@@ -372,21 +376,24 @@ async def _kill_loop(stack: Stack, options: Options, stop: asyncio.Event) -> Non
         except TimeoutError:
             pass
         restart = stack.kill_worker(slot)
-        watchers.append(asyncio.create_task(_watch_restart(restart)))
+        if restart is None:
+            log(f"worker slot {slot}: its replacement is not ready yet; not killed this time")
+        else:
+            watchers.append(asyncio.create_task(_watch_restart(stack, restart)))
         slot = (slot + 1) % options.workers
     await asyncio.gather(*watchers, return_exceptions=True)
 
 
-async def _watch_restart(restart: Restart) -> None:
-    """Note how long the restarted worker took to print its start-up line."""
-    proc = restart.proc
-    deadline = proc.started + STARTUP_TIMEOUT_S
-    while proc.alive() and time.monotonic() < deadline:
-        if await worker_started(proc):
-            restart.up_s = time.monotonic() - proc.started
-            log(f"worker {restart.slot} killed and restarted: up again in {restart.up_s:.1f} s")
+async def _watch_restart(stack: Stack, restart: Restart, poll_s: float = 0.01) -> None:
+    """Time from the SIGKILL to the ready line of the slot's next worker process."""
+    deadline = restart.killed_at + STARTUP_TIMEOUT_S
+    while time.monotonic() < deadline:
+        pid = stack.workers.ready().get(restart.slot)
+        if pid is not None and pid != restart.killed_pid and pid not in stack.workers.killed:
+            restart.up_s = time.monotonic() - restart.killed_at
+            log(f"worker process {restart.killed_pid} killed; {pid} up {restart.up_s:.2f} s later")
             return
-        await asyncio.sleep(0.05)
+        await asyncio.sleep(poll_s)
 
 
 async def _progress(ledger: Ledger, total: int, every_s: float = 10.0) -> None:
@@ -467,6 +474,7 @@ def _line(
         "p50_reply_s": percentile(result.latencies, 50),
         "p99_reply_s": percentile(result.latencies, 99),
         "restart_s": round(sum(restarts) / len(restarts), 2) if restarts else None,
+        "restart_max_s": round(max(restarts), 2) if restarts else None,
         "workers": options.workers,
         "concurrency": options.concurrency,
         "llm_latency_ms": round(options.llm_latency_s * 1000),

@@ -11,6 +11,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import os
+import re
 import shutil
 import signal
 import socket
@@ -25,7 +26,8 @@ from types import TracebackType
 from agent.cli.common import errors
 
 ENTRY = "import sys; from agent.cli.main import main; sys.argv[0] = 'deskhand'; main()"
-WORKER_READY = "deskhand worker:"
+# A supervised worker process's ready line (agent/cli/serve.py): its pid and slot.
+WORKER_READY = re.compile(r"deskhand worker: process (\d+) \(slot (\d+)\) ready")
 STOP_GRACE_S = 10.0
 # DESKHAND_* variables of the caller's environment that still apply (the embedding model,
 # per-step checkpoints).
@@ -92,13 +94,7 @@ class Proc:
 
     def cpu_ms(self) -> float | None:
         """User + system CPU time so far, or None when it cannot be read (not Linux, gone)."""
-        try:
-            stat = Path(f"/proc/{self.pid}/stat").read_text()
-        except OSError:
-            return None
-        fields = stat.rsplit(")", 1)[1].split()  # the command name may hold spaces
-        ticks = int(fields[11]) + int(fields[12])  # utime, stime (fields 14 and 15)
-        return ticks * 1000.0 / os.sysconf("SC_CLK_TCK")
+        return cpu_ms(self.pid)
 
     def kill(self) -> None:
         if self.alive():
@@ -106,39 +102,86 @@ class Proc:
         self.popen.wait(timeout=STOP_GRACE_S)
 
 
+def cpu_ms(pid: int, reaped_children: bool = False) -> float | None:
+    """User + system CPU time of ``pid`` so far (with ``reaped_children``: plus that of the
+    children it waited for), or None when it cannot be read (not Linux, gone)."""
+    try:
+        stat = Path(f"/proc/{pid}/stat").read_text()
+    except OSError:
+        return None
+    fields = stat.rsplit(")", 1)[1].split()  # the command name may hold spaces
+    ticks = int(fields[11]) + int(fields[12])  # utime, stime (fields 14 and 15)
+    if reaped_children:
+        ticks += int(fields[13]) + int(fields[14])  # cutime, cstime (fields 16 and 17)
+    return ticks * 1000.0 / os.sysconf("SC_CLK_TCK")
+
+
 class CpuMeter:
-    """CPU of the counted processes from the start of the clock (or their own start)."""
+    """CPU used by the API, the worker supervisor and its worker processes since ``start``.
+
+    The supervisor reaps its children, so the CPU of a killed worker process moves into the
+    supervisor's ``cutime``/``cstime``: the sum of the API, the supervisor with its reaped
+    children, and the live worker processes grows with every CPU second any of them spent.
+    """
 
     def __init__(self) -> None:
-        self._base: dict[int, float] = {}
-        self._done: set[int] = set()
+        self._base: float | None = None
         self.total_ms = 0.0
         self.readable = True
 
-    def start(self, procs: list[Proc]) -> None:
-        for proc in procs:
-            self._base[proc.pid] = self._read(proc)
+    def start(self, stack: Stack) -> None:
+        self._base = self._read(stack)
 
-    def finish(self, proc: Proc) -> None:
-        """Count what ``proc`` used since the clock started; call it right before it ends."""
-        if proc.pid in self._done:
-            return
-        self._done.add(proc.pid)
-        self.total_ms += self._read(proc) - self._base.get(proc.pid, 0.0)
+    def finish(self, stack: Stack) -> None:
+        if self._base is not None:
+            self.total_ms = self._read(stack) - self._base
 
-    def _read(self, proc: Proc) -> float:
-        value = proc.cpu_ms()
-        if value is None:
+    def _read(self, stack: Stack) -> float:
+        readings = [cpu_ms(pid) for pid in stack.workers.live_pids()]
+        if stack.supervisor is not None:  # after its children: one reaped meanwhile counts twice
+            readings.append(cpu_ms(stack.supervisor.pid, reaped_children=True))
+        if stack.api is not None:
+            readings.append(cpu_ms(stack.api.pid))
+        if any(value is None for value in readings):
             self.readable = False
-            return 0.0
-        return value
+        return sum(value for value in readings if value is not None)
 
 
 @dataclass
 class Restart:
     slot: int
-    proc: Proc
-    up_s: float | None = None
+    killed_pid: int
+    killed_at: float
+    up_s: float | None = None  # from the SIGKILL to the replacement's ready line
+
+
+class WorkerProcesses:
+    """The supervisor's worker processes, as their ready lines in its log name them."""
+
+    def __init__(self) -> None:
+        self.log: Proc | None = None
+        self.killed: set[int] = set()
+        self._newest: dict[int, int] = {}
+        self._read_to = 0  # bytes of the log read so far (whole lines only)
+
+    def ready(self) -> dict[int, int]:
+        """Slot -> pid of the newest worker process that said it was ready there."""
+        if self.log is None:
+            return {}
+        try:
+            with self.log.log_path.open("rb") as file:
+                file.seek(self._read_to)
+                chunk = file.read()
+        except OSError:
+            return dict(self._newest)
+        complete = chunk[: chunk.rfind(b"\n") + 1]
+        self._read_to += len(complete)
+        for match in WORKER_READY.finditer(complete.decode(errors="replace")):
+            self._newest[int(match.group(2))] = int(match.group(1))
+        return dict(self._newest)
+
+    def live_pids(self) -> list[int]:
+        return [pid for pid in self.ready().values() if pid not in self.killed]
 
 
 class Stack:
@@ -150,11 +193,11 @@ class Stack:
         self.logs = workdir / "logs"
         self.logs.mkdir(parents=True, exist_ok=True)
         self.procs: list[Proc] = []
-        self.workers: list[Proc] = []
+        self.supervisor: Proc | None = None
+        self.workers = WorkerProcesses()
         self.api: Proc | None = None
         self.cpu = CpuMeter()
         self.restarts: list[Restart] = []
-        self._generation = 0
 
     def __enter__(self) -> Stack:
         return self
@@ -183,25 +226,23 @@ class Stack:
         self.procs.append(proc)
         return proc
 
-    def spawn_worker(self, slot: int) -> Proc:
-        self._generation += 1
-        proc = self.spawn(f"worker-{slot}-{self._generation}", deskhand_command("worker"))
-        if slot < len(self.workers):
-            self.workers[slot] = proc
-        else:
-            self.workers.append(proc)
-        return proc
+    def spawn_workers(self, processes: int) -> Proc:
+        """``deskhand worker --processes N``: a supervisor forking N worker processes."""
+        command = deskhand_command("worker", "--processes", str(processes))
+        self.supervisor = self.spawn("worker-supervisor", command)
+        self.workers.log = self.supervisor
+        return self.supervisor
 
-    def counted(self) -> list[Proc]:
-        """The processes whose CPU counts: the API and the live workers."""
-        return [p for p in [self.api, *self.workers] if p is not None and p.alive()]
-
-    def kill_worker(self, slot: int) -> Restart:
-        """SIGKILL the worker in ``slot`` (its CPU counted first) and start another."""
-        old = self.workers[slot]
-        self.cpu.finish(old)
-        old.kill()
-        restart = Restart(slot, self.spawn_worker(slot))
+    def kill_worker(self, slot: int) -> Restart | None:
+        """SIGKILL the worker process in ``slot`` (the supervisor forks another); None when
+        the one killed before in that slot has no ready replacement yet."""
+        pid = self.workers.ready().get(slot)
+        if pid is None or pid in self.workers.killed:
+            return None
+        self.workers.killed.add(pid)
+        with contextlib.suppress(ProcessLookupError):
+            os.kill(pid, signal.SIGKILL)
+        restart = Restart(slot, pid, time.monotonic())
         self.restarts.append(restart)
         return restart
 
@@ -219,6 +260,8 @@ class Stack:
                 try:
                     proc.popen.wait(timeout=max(0.1, deadline - time.monotonic()))
                 except subprocess.TimeoutExpired:
+                    with contextlib.suppress(ProcessLookupError, PermissionError):
+                        os.killpg(proc.pid, signal.SIGKILL)  # with what it forked
                     proc.kill()
 
 
@@ -262,7 +305,3 @@ async def wait_exit(proc: Proc, timeout_s: float) -> int:
             raise BenchSetupError(f"{proc.name} did not finish within {timeout_s:g} s")
         await asyncio.sleep(0.1)
     return int(proc.popen.returncode)
-
-
-async def worker_started(proc: Proc) -> bool:
-    return WORKER_READY in proc.log_text()

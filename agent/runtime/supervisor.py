@@ -1,0 +1,281 @@
+"""A pre-forking supervisor: worker processes that are back within a fraction of a second.
+
+The parent imports and loads everything once (``agent.runtime.preload``), then forks
+``processes`` children, each running ``child_main``. When a child dies (killed, crashed)
+the parent reaps it at once and forks a replacement, which starts with everything
+already in memory instead of paying for Python's imports and the embedding model again.
+The replacement is told which holder it replaces (``ChildStart.predecessor``): that
+process is dead for certain (it was reaped), so its conversations can be taken over now,
+without waiting for its heartbeat to lapse.
+
+Fork-safety: the parent runs no event loop, opens no connection and starts no thread; it
+refuses to fork when some library did start one. Children restore the parent's signal mask
+and die with it (``PR_SET_PDEATHSIG`` on Linux).
+
+A child that exits by itself shortly after it started (a configuration error, Redis
+unreachable) is replaced after a pause that doubles each time, up to ``max_backoff_s``,
+so that a broken set-up does not fork in a loop; a child killed by a signal is replaced at
+once. SIGTERM or SIGINT stop the supervisor: children get SIGTERM and finish their turns,
+those still running after ``stop_grace_s`` get SIGKILL; a second signal kills them now.
+"""
+
+import contextlib
+import logging
+import os
+import signal
+import sys
+import threading
+import time
+import traceback
+import uuid
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import NoReturn
+
+from agent.errors import DeskhandError
+from agent.runtime.worker import holder_name
+
+log = logging.getLogger(__name__)
+
+STOP_SIGNALS = (signal.SIGTERM, signal.SIGINT)
+WATCHED = {signal.SIGCHLD, *STOP_SIGNALS}
+PR_SET_PDEATHSIG = 1
+
+
+class SupervisorError(DeskhandError):
+    """The supervisor cannot fork its workers safely."""
+
+
+@dataclass(frozen=True)
+class ChildStart:
+    """What a forked worker process is told."""
+
+    slot: int  # 0 .. processes - 1
+    holder: str  # its name in leases and heartbeats
+    predecessor: str | None  # the holder of the dead process it replaces, if any
+
+
+ChildMain = Callable[[ChildStart], int]  # runs in the child; its exit status
+
+
+@dataclass(frozen=True)
+class Child:
+    slot: int
+    pid: int
+    holder: str
+    started: float
+
+
+@dataclass(frozen=True)
+class _Pending:
+    due: float
+    slot: int
+    predecessor: str | None
+
+
+class Supervisor:
+    """Keeps ``processes`` forked children running ``child_main`` until told to stop."""
+
+    def __init__(
+        self,
+        processes: int,
+        child_main: ChildMain,
+        stop_grace_s: float,
+        healthy_after_s: float = 10.0,
+        min_backoff_s: float = 0.5,
+        max_backoff_s: float = 30.0,
+        announce: Callable[[str], None] | None = None,
+    ) -> None:
+        if processes < 1:
+            raise ValueError("a supervisor needs at least one process")
+        self._processes = processes
+        self._child_main = child_main
+        self._stop_grace_s = stop_grace_s
+        self._healthy_after_s = healthy_after_s
+        self._min_backoff_s = min_backoff_s
+        self._max_backoff_s = max_backoff_s
+        self._announce = announce or (lambda line: log.info(line))
+        self.children: dict[int, Child] = {}
+        self._pending: list[_Pending] = []
+        self._early_exits = 0
+        self._parent_mask: set[signal.Signals | int] = set()
+
+    def run(self) -> int:
+        """Fork the children and keep them running; 0 once stopped by SIGTERM or SIGINT."""
+        _check_single_threaded()
+        self._parent_mask = signal.pthread_sigmask(signal.SIG_BLOCK, WATCHED)
+        try:
+            for slot in range(self._processes):
+                self._fork(slot, None)
+            while True:
+                received = signal.sigtimedwait(WATCHED, self._wait_s())
+                if received is not None and received.si_signo in STOP_SIGNALS:
+                    break
+                self._reap()
+                self._start_due()
+            self._stop()
+            return 0
+        finally:
+            self._kill_all()
+            signal.pthread_sigmask(signal.SIG_SETMASK, self._parent_mask)
+
+    # --- children --------------------------------------------------------------------
+
+    def _fork(self, slot: int, predecessor: str | None) -> None:
+        nonce = uuid.uuid4().hex[:8]
+        parent = os.getpid()
+        sys.stdout.flush()
+        sys.stderr.flush()
+        pid = os.fork()
+        if pid == 0:  # the child: never returns
+            self._in_child(ChildStart(slot, holder_name(os.getpid(), nonce), predecessor), parent)
+        self.children[pid] = Child(slot, pid, holder_name(pid, nonce), time.monotonic())
+
+    def _in_child(self, start: ChildStart, parent: int) -> NoReturn:
+        code = 1
+        try:
+            signal.pthread_sigmask(signal.SIG_SETMASK, self._parent_mask)
+            _die_with(parent)
+            code = self._child_main(start)
+        except SystemExit as exit_:
+            code = exit_.code if isinstance(exit_.code, int) else 1
+        except BaseException:
+            traceback.print_exc()
+        finally:
+            with contextlib.suppress(Exception):
+                sys.stdout.flush()
+                sys.stderr.flush()
+            os._exit(code)
+
+    def _reap(self) -> None:
+        """Collect every child that ended; schedule its replacement."""
+        while self.children:
+            pid, status = os.waitpid(-1, os.WNOHANG)
+            if pid == 0:
+                return
+            child = self.children.pop(pid, None)
+            if child is not None:
+                self._replace(child, status)
+
+    def _replace(self, child: Child, status: int) -> None:
+        lived_s = time.monotonic() - child.started
+        how = _describe(status)
+        if os.WIFSIGNALED(status) or lived_s >= self._healthy_after_s:
+            self._early_exits = 0
+            delay_s = 0.0
+        else:
+            self._early_exits += 1
+            delay_s = min(self._max_backoff_s, self._min_backoff_s * 2 ** (self._early_exits - 1))
+        self._announce(
+            f"worker process {child.pid} (slot {child.slot}) {how} after {lived_s:.1f} s; "
+            + ("replacing it now" if delay_s == 0 else f"replacing it in {delay_s:g} s")
+        )
+        self._pending.append(_Pending(time.monotonic() + delay_s, child.slot, child.holder))
+
+    def _start_due(self) -> None:
+        now = time.monotonic()
+        due = [p for p in self._pending if p.due <= now]
+        self._pending = [p for p in self._pending if p.due > now]
+        for pending in due:
+            self._fork(pending.slot, pending.predecessor)
+
+    def _wait_s(self) -> float:
+        if not self._pending:
+            return 1.0
+        return max(0.0, min(1.0, min(p.due for p in self._pending) - time.monotonic()))
+
+    # --- stopping ----------------------------------------------------------------------
+
+    def _stop(self) -> None:
+        """SIGTERM every child (they finish their turns); SIGKILL after the grace period
+        or at a second stop signal."""
+        self._pending.clear()
+        self._signal_all(signal.SIGTERM)
+        deadline = time.monotonic() + self._stop_grace_s
+        while self.children:
+            left_s = deadline - time.monotonic()
+            if left_s <= 0:
+                return
+            received = signal.sigtimedwait(WATCHED, min(left_s, 1.0))
+            if received is not None and received.si_signo in STOP_SIGNALS:
+                return
+            self._reap_quietly()
+
+    def _kill_all(self) -> None:
+        if not self.children:
+            return
+        self._signal_all(signal.SIGKILL)
+        for pid in list(self.children):
+            with contextlib.suppress(ChildProcessError):
+                os.waitpid(pid, 0)
+        self.children.clear()
+
+    def _reap_quietly(self) -> None:
+        while self.children:
+            pid, _ = os.waitpid(-1, os.WNOHANG)
+            if pid == 0:
+                return
+            self.children.pop(pid, None)
+
+    def _signal_all(self, signum: signal.Signals) -> None:
+        for pid in self.children:
+            with contextlib.suppress(ProcessLookupError):
+                os.kill(pid, signum)
+
+
+def run_in_child(task: Callable[[], object]) -> int:
+    """Run ``task`` in a forked process and return its exit status: for work that leaves
+    threads behind (a Chroma client does), which a supervisor about to fork must not run."""
+    sys.stdout.flush()
+    sys.stderr.flush()
+    pid = os.fork()
+    if pid == 0:
+        code = 1
+        try:
+            task()
+            code = 0
+        except SystemExit as exit_:
+            code = exit_.code if isinstance(exit_.code, int) else 1
+        except BaseException:
+            traceback.print_exc()
+        finally:
+            with contextlib.suppress(Exception):
+                sys.stdout.flush()
+                sys.stderr.flush()
+            os._exit(code)
+    _, status = os.waitpid(pid, 0)
+    return os.waitstatus_to_exitcode(status)
+
+
+def can_fork() -> bool:
+    """Whether this platform can run the supervisor (fork and sigtimedwait: Unix)."""
+    return hasattr(os, "fork") and hasattr(signal, "sigtimedwait")
+
+
+def _check_single_threaded() -> None:
+    others = [t.name for t in threading.enumerate() if t is not threading.main_thread()]
+    if others:
+        raise SupervisorError(
+            f"cannot fork worker processes safely: threads are running ({', '.join(others)})"
+        )
+
+
+def _die_with(parent: int) -> None:
+    """Have the kernel send SIGTERM to this process when the supervisor dies (Linux)."""
+    if sys.platform.startswith("linux"):
+        import ctypes
+
+        with contextlib.suppress(OSError, AttributeError):
+            libc = ctypes.CDLL(None, use_errno=True)
+            libc.prctl(PR_SET_PDEATHSIG, int(signal.SIGTERM))
+    if os.getppid() != parent:  # the supervisor died before the request took effect
+        os._exit(1)
+
+
+def _describe(status: int) -> str:
+    if os.WIFSIGNALED(status):
+        signum = os.WTERMSIG(status)
+        with contextlib.suppress(ValueError):
+            return f"was killed by {signal.Signals(signum).name}"
+        return f"was killed by signal {signum}"
+    return f"exited with status {os.waitstatus_to_exitcode(status)}"

@@ -1,0 +1,118 @@
+"""The worker supervisor's parts: take-over of a reaped worker, restart back-off, fork-safety.
+
+Supervisors that fork run in processes of their own (a subprocess), never in pytest's.
+"""
+
+import signal
+import subprocess
+import sys
+import textwrap
+import threading
+import time
+
+import pytest
+
+from agent.runtime.models import InboundMessage
+from agent.runtime.supervisor import Supervisor, SupervisorError, run_in_child
+from agent.runtime.worker import declare_dead, holder_name
+from tests.unit.runtime.conftest import Runtime
+from tools.context import Customer
+
+
+def message(message_id: str) -> InboundMessage:
+    return InboundMessage("demo", "generic", "c-1", message_id, "hello", Customer("cust-1"))
+
+
+async def test_a_worker_declared_dead_loses_its_conversation_at_once(runtime: Runtime) -> None:
+    boxes = runtime.mailboxes
+    await boxes.heartbeat("dead", 3600)  # its heartbeat would vouch for it for an hour
+    await boxes.append(message("m-1"), delay_s=0)
+    held = await boxes.claim(3600, limit=5, holder="dead")
+    assert held is not None
+    await boxes.heartbeat("survivor", 3600)
+    assert await boxes.claim(3600, limit=5, holder="survivor") is None  # still held
+    await declare_dead(boxes, "dead")
+    taken = await boxes.claim(3600, limit=5, holder="survivor")
+    assert taken is not None and taken.fence > held.fence
+    assert taken.crashes == 1 and [m.message_id for m in taken.messages] == ["m-1"]
+
+
+def test_a_holder_name_carries_the_pid_and_the_nonce() -> None:
+    assert holder_name(4242, "abc").endswith(":4242:abc")
+    assert holder_name(4242) != holder_name(4242)  # a fresh random part without a nonce
+
+
+def test_the_supervisor_refuses_to_fork_while_threads_run() -> None:
+    release = threading.Event()
+    thread = threading.Thread(target=release.wait, name="busy-thread")
+    thread.start()
+    try:
+        with pytest.raises(SupervisorError, match="busy-thread"):
+            Supervisor(1, lambda start: 0, stop_grace_s=1).run()
+    finally:
+        release.set()
+        thread.join()
+
+
+def test_run_in_child_returns_the_child_exit_status() -> None:
+    assert run_in_child(lambda: None) == 0
+    assert run_in_child(lambda: sys.exit(3)) == 3
+    assert run_in_child(lambda: 1 / 0) == 1  # an exception: status 1, traceback on stderr
+
+
+CRASH_LOOP = textwrap.dedent(
+    """
+    import sys
+    from agent.runtime.supervisor import Supervisor
+    sys.exit(Supervisor(1, lambda start: 3, stop_grace_s=1, min_backoff_s=0.2,
+                        announce=lambda line: print(line, flush=True)).run())
+    """
+)
+
+
+def test_a_child_failing_at_start_is_replaced_after_a_growing_pause() -> None:
+    proc = subprocess.Popen([sys.executable, "-c", CRASH_LOOP], stdout=subprocess.PIPE, text=True)
+    time.sleep(4.0)  # exits at 0, 0.2, 0.6 and 1.4 s after start-up: four announced
+    proc.send_signal(signal.SIGTERM)
+    out, _ = proc.communicate(timeout=15)
+    assert proc.returncode == 0
+    pauses = [
+        line.rsplit(" in ", 1)[1] for line in out.splitlines() if "exited with status 3" in line
+    ]
+    assert pauses[:4] == ["0.2 s", "0.4 s", "0.8 s", "1.6 s"], out
+
+
+PRELOADED_FORK = textwrap.dedent(
+    """
+    import sys
+    from agent.config.settings import Settings
+    from agent.runtime.preload import preload
+    from agent.runtime.supervisor import run_in_child
+    from knowledge.embeddings import SentenceTransformerEmbeddings
+    from agent.config.derived import knowledge_config
+
+    settings = Settings(_env_file=None)
+    assert preload(settings) is True  # the torch model is in the parent's memory
+    embeddings = SentenceTransformerEmbeddings.from_config(knowledge_config(settings))
+
+    def embed_twice():
+        for text in ("where is my order", "how long does a refund take"):
+            assert len(embeddings.embed([text])[0]) == 384
+
+    sys.exit(10 + run_in_child(embed_twice) + run_in_child(embed_twice))
+    """
+)
+
+
+@pytest.mark.slow
+def test_forked_children_embed_with_the_preloaded_model(tmp_path: object) -> None:
+    """A used OpenMP pool in the parent makes a forked child hang: preloading must not."""
+    done = subprocess.run(
+        [sys.executable, "-c", PRELOADED_FORK],
+        capture_output=True,
+        text=True,
+        timeout=180,
+        check=False,
+        env={"PATH": "/usr/bin:/bin", "DESKHAND_DATA_DIR": str(tmp_path), "HOME": str(tmp_path)},
+    )
+    assert done.returncode == 10, done.stderr[-3000:]
