@@ -1,12 +1,11 @@
 """GET /admin/v1/audit: the audit log, newest first. No route edits or deletes an entry."""
 
-from datetime import UTC, datetime
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Query, Request
 from pydantic import BaseModel, Field
 
-from agent.api.admin_paging import Cursor, Limit
+from agent.api.admin_paging import Cursor, Limit, Moment, epoch_seconds
 from agent.api.auth import Role, require_role
 from agent.api.deps import components
 from agent.api.errors import ApiError
@@ -16,9 +15,6 @@ from agent.runtime.admin_stores import InvalidCursor
 
 router = APIRouter(prefix="/admin/v1")
 Text = Annotated[str | None, Query(min_length=1, max_length=500)]
-Moment = Annotated[
-    datetime | None, Query(description="ISO 8601 (UTC when no offset) or Unix seconds.")
-]
 
 
 class AuditOut(BaseModel):
@@ -73,20 +69,12 @@ async def list_audit(
     principal = await require_role(request, Role.ADMIN)
     if principal.tenant is not None:
         raise ApiError(403, "the audit log spans every tenant: it needs an unscoped admin token")
-    where = AuditFilter(actor, action, target, _seconds(since), _seconds(until))
+    where = AuditFilter(actor, action, target, epoch_seconds(since), epoch_seconds(until))
     try:
         page = await components(request).runtime.audit.page(where, limit, cursor)
     except InvalidCursor as error:
         raise ApiError(422, f"cursor: {error}") from None
     return {"items": [_public(entry) for entry in page.items], "next_cursor": page.next_cursor}
-
-
-def _seconds(moment: datetime | None) -> float | None:
-    if moment is None:
-        return None
-    if moment.tzinfo is None:
-        moment = moment.replace(tzinfo=UTC)
-    return moment.timestamp()
 
 
 def _public(entry: AuditEntry) -> dict[str, Any]:

@@ -3,7 +3,6 @@ actions. Thin routes: the logic is in agent.admin.conversations and
 agent.admin.conversation_actions (the web console calls the same functions)."""
 
 from collections.abc import Awaitable, Callable
-from datetime import UTC, datetime
 from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Query, Request
@@ -17,7 +16,7 @@ from agent.admin.conversations import (
     conversation_turns,
     list_conversations,
 )
-from agent.api.admin_paging import Cursor, Limit
+from agent.api.admin_paging import Cursor, Limit, Moment, epoch_seconds
 from agent.api.auth import Principal, Role, audit, require_role
 from agent.api.deps import components
 from agent.api.errors import ApiError
@@ -29,9 +28,6 @@ from agent.runtime.stores import ApprovalNotPending
 
 router = APIRouter(prefix="/admin/v1")
 Name = Annotated[str | None, Query(min_length=1, max_length=200)]
-Moment = Annotated[
-    datetime | None, Query(description="ISO 8601 (UTC when no offset) or Unix seconds.")
-]
 NOT_FOUND = {404: "No such conversation (or one of another tenant, for a tenant-scoped token)."}
 READ = {"tags": ["admin"], "response_model": None, "openapi_extra": secured_by(ADMIN_TOKEN)}
 ACT = {**READ, "status_code": 202}
@@ -95,8 +91,8 @@ async def list_route(
         status=status,
         channel=channel,
         escalation_reason=reason,
-        updated_since=_seconds(since),
-        updated_until=_seconds(until),
+        updated_since=epoch_seconds(since),
+        updated_until=epoch_seconds(until),
     )
     try:
         page = await list_conversations(_runtime(request), query, limit, cursor, q)
@@ -275,11 +271,3 @@ async def _visible(request: Request, key: str, role: Role) -> Principal:
 
 def _runtime(request: Request) -> Runtime:
     return components(request).runtime
-
-
-def _seconds(moment: datetime | None) -> float | None:
-    if moment is None:
-        return None
-    if moment.tzinfo is None:
-        moment = moment.replace(tzinfo=UTC)
-    return moment.timestamp()

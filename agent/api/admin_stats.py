@@ -2,13 +2,13 @@
 webhook rejections over a time window (agent.admin.stats; Prometheus: /metrics)."""
 
 import time
-from datetime import UTC, datetime
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Query, Request
 from pydantic import BaseModel, Field
 
 from agent.admin.stats import Window, summary
+from agent.api.admin_paging import Moment, epoch_seconds
 from agent.api.auth import Principal, Role, require_role
 from agent.api.deps import components
 from agent.api.errors import ApiError
@@ -16,9 +16,6 @@ from agent.api.schemas import ADMIN_TOKEN, error_responses, secured_by
 
 router = APIRouter(prefix="/admin/v1")
 DEFAULT_WINDOW_S = 86_400.0
-Moment = Annotated[
-    datetime | None, Query(description="ISO 8601 (UTC when no offset) or Unix seconds.")
-]
 TenantName = Annotated[str | None, Query(min_length=1, max_length=200)]
 
 
@@ -84,8 +81,9 @@ async def stats(
     role. Latency percentiles are interpolated from fixed histogram buckets."""
     principal = await require_role(request, Role.VIEWER)
     tenant = _tenant(request, principal, tenant)
-    end = _seconds(until) if until is not None else time.time()
-    start = _seconds(since) if since is not None else end - DEFAULT_WINDOW_S
+    asked_end, asked_start = epoch_seconds(until), epoch_seconds(since)
+    end = time.time() if asked_end is None else asked_end
+    start = end - DEFAULT_WINDOW_S if asked_start is None else asked_start
     if start >= end:
         raise ApiError(422, "since: must be before until")
     window = Window(start, end, tenant)
@@ -101,9 +99,3 @@ def _tenant(request: Request, principal: Principal, asked: str | None) -> str | 
     if asked not in components(request).tenants:
         raise ApiError(404, f"unknown tenant {asked!r}")
     return asked
-
-
-def _seconds(moment: datetime) -> float:
-    if moment.tzinfo is None:
-        moment = moment.replace(tzinfo=UTC)
-    return moment.timestamp()

@@ -132,20 +132,12 @@ class Supervisor:
         self.children[pid] = Child(slot, pid, holder_name(pid, nonce), time.monotonic())
 
     def _in_child(self, start: ChildStart, parent: int) -> NoReturn:
-        code = 1
-        try:
+        def main() -> int:
             signal.pthread_sigmask(signal.SIG_SETMASK, self._parent_mask)
             _die_with(parent)
-            code = self._child_main(start)
-        except SystemExit as exit_:
-            code = exit_.code if isinstance(exit_.code, int) else 1
-        except BaseException:
-            traceback.print_exc()
-        finally:
-            with contextlib.suppress(Exception):
-                sys.stdout.flush()
-                sys.stderr.flush()
-            os._exit(code)
+            return self._child_main(start)
+
+        exit_child(main)
 
     def _reap(self) -> None:
         """Collect every child that ended; schedule its replacement."""
@@ -230,21 +222,31 @@ def run_in_child(task: Callable[[], object]) -> int:
     sys.stderr.flush()
     pid = os.fork()
     if pid == 0:
-        code = 1
-        try:
+
+        def main() -> int:
             task()
-            code = 0
-        except SystemExit as exit_:
-            code = exit_.code if isinstance(exit_.code, int) else 1
-        except BaseException:
-            traceback.print_exc()
-        finally:
-            with contextlib.suppress(Exception):
-                sys.stdout.flush()
-                sys.stderr.flush()
-            os._exit(code)
+            return 0
+
+        exit_child(main)
     _, status = os.waitpid(pid, 0)
     return os.waitstatus_to_exitcode(status)
+
+
+def exit_child(main: Callable[[], int]) -> NoReturn:
+    """A forked child's end: ``main``'s status (1 when it raised), with ``os._exit`` so
+    nothing the parent set up (atexit handlers, buffered files) runs twice."""
+    code = 1
+    try:
+        code = main()
+    except SystemExit as exit_:
+        code = exit_.code if isinstance(exit_.code, int) else 1
+    except BaseException:
+        traceback.print_exc()
+    finally:
+        with contextlib.suppress(Exception):
+            sys.stdout.flush()
+            sys.stderr.flush()
+        os._exit(code)
 
 
 def can_fork() -> bool:
