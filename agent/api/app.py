@@ -20,6 +20,7 @@ from agent.api import (
     admin_me,
     admin_stats,
     admin_tokens,
+    api_docs,
     conversations,
     health,
     webhooks,
@@ -61,11 +62,14 @@ def create_app(settings: Settings, run_workers_in_process: bool = True) -> FastA
             await admin_knowledge.close_knowledge_jobs(app)
             await parts.close()
 
-    app = FastAPI(title="deskhand", version=__version__, lifespan=lifespan)
+    app = FastAPI(
+        title="deskhand", version=__version__, lifespan=lifespan, docs_url=None, redoc_url=None
+    )
     install_error_handlers(app)
     install_openapi(app)
     app.add_middleware(WebhookFastPath)
     app.include_router(health.router)
+    app.include_router(api_docs.router)
     app.include_router(webhooks.router)
     app.include_router(conversations.router)
     app.include_router(admin.router)

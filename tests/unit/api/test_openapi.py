@@ -3,6 +3,7 @@ renders it. No lifespan is started (the document needs no store)."""
 
 import importlib
 import pkgutil
+import re
 from types import ModuleType
 from typing import Any
 
@@ -219,10 +220,16 @@ def test_schemathesis_loads_every_operation(spec: dict[str, Any]) -> None:
     assert len(loaded) == len(operations(spec))
 
 
-def test_docs_render_the_document(client: TestClient) -> None:
+def test_docs_render_the_document_without_the_internet(client: TestClient) -> None:
     page = client.get("/docs")
     assert page.status_code == 200
     assert "/openapi.json" in page.text and "swagger-ui" in page.text
+    assets = re.findall(r'(?:src|href)="([^"]+)"', page.text)
+    assert assets and all(url.startswith("/docs/assets/") for url in assets), assets
+    for url in assets:
+        assert client.get(url).status_code == 200, url
+    assert client.get("/docs/assets/index.html").status_code == 404
+    assert client.get("/redoc").status_code == 404  # it would need a CDN
 
 
 def test_framework_errors_have_the_error_body(client: TestClient) -> None:
