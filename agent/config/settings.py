@@ -84,6 +84,14 @@ class Settings(BaseSettings):
     # Header carrying a digest of the conversation key on every model request, for sticky
     # routing across vLLM replicas (deploy/k8s/proxy/); empty: none sent.
     llm_routing_header: str = "X-Session-Id"
+    # `deskhand worker --processes N`: the workers call the model through a gateway process
+    # of the supervisor, which finishes a call whose worker died and keeps its answer for
+    # the retried turn (docs/runtime.md); ignored with --no-supervise
+    model_gateway: bool = True
+    model_gateway_cache_s: float = Field(default=120.0, ge=0, le=3600)
+    model_gateway_cache_entries: int = Field(default=10_000, ge=1)
+    model_gateway_cache_mb: float = Field(default=64.0, gt=0)
+    model_gateway_port: int = Field(default=0, ge=0, le=65535)  # on 127.0.0.1; 0: any free
 
     # Workers and outbound delivery
     worker_concurrency: int = Field(default=4, ge=1, le=256)  # turns at once per process

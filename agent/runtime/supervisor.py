@@ -17,6 +17,10 @@ unreachable) is replaced after a pause that doubles each time, up to ``max_backo
 so that a broken set-up does not fork in a loop; a child killed by a signal is replaced at
 once. SIGTERM or SIGINT stop the supervisor: children get SIGTERM and finish their turns,
 those still running after ``stop_grace_s`` get SIGKILL; a second signal kills them now.
+
+A ``Service`` (the model-call gateway) is one more child, forked before the workers,
+replaced like them when it dies, and stopped after them (their last turns use it). It is
+not a worker: no slot, no holder.
 """
 
 import contextlib
@@ -56,6 +60,15 @@ class ChildStart:
 
 
 ChildMain = Callable[[ChildStart], int]  # runs in the child; its exit status
+SERVICE_STOP_S = 5.0  # a service's grace after the workers stopped
+
+
+@dataclass(frozen=True)
+class Service:
+    """A process the workers depend on, run by the supervisor beside them."""
+
+    name: str  # in the supervisor's lines: "model gateway"
+    main: Callable[[], int]  # runs in the child; its exit status
 
 
 @dataclass(frozen=True)
@@ -66,10 +79,13 @@ class Child:
     started: float
 
 
+SERVICE_SLOT = -1  # the slot of the service's Child and _Pending
+
+
 @dataclass(frozen=True)
 class _Pending:
     due: float
-    slot: int
+    slot: int  # SERVICE_SLOT: the service
     predecessor: str | None
 
 
@@ -85,6 +101,7 @@ class Supervisor:
         min_backoff_s: float = 0.5,
         max_backoff_s: float = 30.0,
         announce: Callable[[str], None] | None = None,
+        service: Service | None = None,
     ) -> None:
         if processes < 1:
             raise ValueError("a supervisor needs at least one process")
@@ -95,9 +112,12 @@ class Supervisor:
         self._min_backoff_s = min_backoff_s
         self._max_backoff_s = max_backoff_s
         self._announce = announce or (lambda line: log.info(line))
-        self.children: dict[int, Child] = {}
+        self.children: dict[int, Child] = {}  # the worker processes, by pid
+        self.service = service
+        self.service_child: Child | None = None
         self._pending: list[_Pending] = []
         self._early_exits = 0
+        self._service_early_exits = 0
         self._parent_mask: set[signal.Signals | int] = set()
 
     def run(self) -> int:
@@ -105,6 +125,8 @@ class Supervisor:
         _check_single_threaded()
         self._parent_mask = signal.pthread_sigmask(signal.SIG_BLOCK, WATCHED)
         try:
+            if self.service is not None:
+                self._fork_service()
             for slot in range(self._processes):
                 self._fork(slot, None)
             while True:
@@ -131,45 +153,83 @@ class Supervisor:
             self._in_child(ChildStart(slot, holder_name(os.getpid(), nonce), predecessor), parent)
         self.children[pid] = Child(slot, pid, holder_name(pid, nonce), time.monotonic())
 
-    def _in_child(self, start: ChildStart, parent: int) -> NoReturn:
+    def _fork_service(self) -> None:
+        assert self.service is not None
+        parent = os.getpid()
+        sys.stdout.flush()
+        sys.stderr.flush()
+        pid = os.fork()
+        if pid == 0:  # the child: never returns
+            self._in_child(None, parent)
+        self.service_child = Child(SERVICE_SLOT, pid, "", time.monotonic())
+
+    def _in_child(self, start: ChildStart | None, parent: int) -> NoReturn:
         def main() -> int:
             signal.pthread_sigmask(signal.SIG_SETMASK, self._parent_mask)
             _die_with(parent)
+            if start is None:
+                assert self.service is not None
+                return self.service.main()
             return self._child_main(start)
 
         exit_child(main)
 
+    def _has_children(self) -> bool:
+        return bool(self.children) or self.service_child is not None
+
     def _reap(self) -> None:
         """Collect every child that ended; schedule its replacement."""
-        while self.children:
+        while self._has_children():
             pid, status = os.waitpid(-1, os.WNOHANG)
             if pid == 0:
                 return
+            if self.service_child is not None and pid == self.service_child.pid:
+                self._replace_service(self.service_child, status)
+                self.service_child = None
+                continue
             child = self.children.pop(pid, None)
             if child is not None:
                 self._replace(child, status)
 
     def _replace(self, child: Child, status: int) -> None:
         lived_s = time.monotonic() - child.started
-        how = _describe(status)
-        if os.WIFSIGNALED(status) or lived_s >= self._healthy_after_s:
-            self._early_exits = 0
-            delay_s = 0.0
-        else:
-            self._early_exits += 1
-            delay_s = min(self._max_backoff_s, self._min_backoff_s * 2 ** (self._early_exits - 1))
+        self._early_exits, delay_s = self._restart_delay(status, lived_s, self._early_exits)
         self._announce(
-            f"worker process {child.pid} (slot {child.slot}) {how} after {lived_s:.1f} s; "
+            f"worker process {child.pid} (slot {child.slot}) {_describe(status)} after "
+            f"{lived_s:.1f} s; "
             + ("replacing it now" if delay_s == 0 else f"replacing it in {delay_s:g} s")
         )
         self._pending.append(_Pending(time.monotonic() + delay_s, child.slot, child.holder))
+
+    def _replace_service(self, child: Child, status: int) -> None:
+        assert self.service is not None
+        lived_s = time.monotonic() - child.started
+        early = self._service_early_exits
+        self._service_early_exits, delay_s = self._restart_delay(status, lived_s, early)
+        self._announce(
+            f"{self.service.name} process {child.pid} {_describe(status)} after "
+            f"{lived_s:.1f} s; "
+            + ("replacing it now" if delay_s == 0 else f"replacing it in {delay_s:g} s")
+        )
+        self._pending.append(_Pending(time.monotonic() + delay_s, SERVICE_SLOT, None))
+
+    def _restart_delay(self, status: int, lived_s: float, early_exits: int) -> tuple[int, float]:
+        """(early exits in a row, pause before the replacement): none after a signal or a
+        healthy life, else doubling from ``min_backoff_s`` up to ``max_backoff_s``."""
+        if os.WIFSIGNALED(status) or lived_s >= self._healthy_after_s:
+            return 0, 0.0
+        early_exits += 1
+        return early_exits, min(self._max_backoff_s, self._min_backoff_s * 2 ** (early_exits - 1))
 
     def _start_due(self) -> None:
         now = time.monotonic()
         due = [p for p in self._pending if p.due <= now]
         self._pending = [p for p in self._pending if p.due > now]
-        for pending in due:
-            self._fork(pending.slot, pending.predecessor)
+        for pending in sorted(due, key=lambda p: p.slot):  # the service first
+            if pending.slot == SERVICE_SLOT:
+                self._fork_service()
+            else:
+                self._fork(pending.slot, pending.predecessor)
 
     def _wait_s(self) -> float:
         if not self._pending:
@@ -179,37 +239,57 @@ class Supervisor:
     # --- stopping ----------------------------------------------------------------------
 
     def _stop(self) -> None:
-        """SIGTERM every child (they finish their turns); SIGKILL after the grace period
-        or at a second stop signal."""
+        """SIGTERM every worker (they finish their turns), then the service; SIGKILL after
+        the grace period or at a second stop signal."""
         self._pending.clear()
         self._signal_all(signal.SIGTERM)
-        deadline = time.monotonic() + self._stop_grace_s
-        while self.children:
+        if not self._wait_for(lambda: bool(self.children), self._stop_grace_s):
+            return
+        if self.service_child is not None:
+            with contextlib.suppress(ProcessLookupError):
+                os.kill(self.service_child.pid, signal.SIGTERM)
+            self._wait_for(self._has_children, SERVICE_STOP_S)
+
+    def _wait_for(self, running: Callable[[], bool], grace_s: float) -> bool:
+        """Reap children while ``running()`` holds, up to ``grace_s``; False when the time
+        ran out or a second stop signal came."""
+        deadline = time.monotonic() + grace_s
+        while running():
             left_s = deadline - time.monotonic()
             if left_s <= 0:
-                return
+                return False
             received = signal.sigtimedwait(WATCHED, min(left_s, 1.0))
             if received is not None and received.si_signo in STOP_SIGNALS:
-                return
+                return False
             self._reap_quietly()
+        return True
 
     def _kill_all(self) -> None:
-        if not self.children:
+        if not self._has_children():
             return
         self._signal_all(signal.SIGKILL)
-        for pid in list(self.children):
+        pids = list(self.children)
+        if self.service_child is not None:
+            with contextlib.suppress(ProcessLookupError):
+                os.kill(self.service_child.pid, signal.SIGKILL)
+            pids.append(self.service_child.pid)
+        for pid in pids:
             with contextlib.suppress(ChildProcessError):
                 os.waitpid(pid, 0)
         self.children.clear()
+        self.service_child = None
 
     def _reap_quietly(self) -> None:
-        while self.children:
+        while self._has_children():
             pid, _ = os.waitpid(-1, os.WNOHANG)
             if pid == 0:
                 return
             self.children.pop(pid, None)
+            if self.service_child is not None and pid == self.service_child.pid:
+                self.service_child = None
 
     def _signal_all(self, signum: signal.Signals) -> None:
+        """Signal the worker processes (not the service)."""
         for pid in self.children:
             with contextlib.suppress(ProcessLookupError):
                 os.kill(pid, signum)

@@ -133,9 +133,17 @@ def test_an_operator_handles_an_escalation_and_a_refund(
         assert harness.pending_approvals(refund) == []
         shots(driver, "06-refund-approved")
 
-        # The other pages render for the same session.
-        driver.get(f"{base}/admin/knowledge?q=How+long+does+a+refund+take%3F")
-        assert text_of("#kb-results")
+        # The knowledge base: upload a document through the form, then find it.
+        driver.get(f"{base}/admin/knowledge?tenant=demo")
+        document = tmp_path / "gift-wrapping.md"
+        document.write_text("# Gift wrapping\n\nWe wrap any order in recycled paper for 3 euros.\n")
+        driver.find_element(By.CSS_SELECTOR, "input[type=file]").send_keys(str(document))
+        driver.find_element(By.ID, "kb-upload").click()
+        assert "Upload received" in text_of("#flash")
+        wait_for_job(harness, "gift-wrapping.md")
+        driver.get(f"{base}/admin/knowledge?tenant=demo&q=Do+you+gift+wrap+orders%3F")
+        assert "gift-wrapping.md" in text_of("#kb-results")
+        assert "gift-wrapping.md" in text_of("#kb-sources")
         shots(driver, "07-knowledge")
         driver.get(f"{base}/admin/dashboard")
         assert int(text_of("#stat-turns")) >= 1
@@ -159,3 +167,16 @@ def wait_for_entry(harness: Harness, key: str, author: str, text: str) -> None:
             return
         time.sleep(0.2)
     raise AssertionError(f"no {author} entry with {text!r} in {key}")
+
+
+def wait_for_job(harness: Harness, source: str) -> None:
+    headers = {"authorization": f"Bearer {harness.admin_token}"}
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline:
+        jobs = harness.http.get("/admin/v1/knowledge/jobs", headers=headers).json()["items"]
+        states = [job["state"] for job in jobs if source in str(job)]
+        if "succeeded" in states:
+            return
+        assert "failed" not in states, jobs
+        time.sleep(0.3)
+    raise AssertionError(f"the ingest of {source} did not finish")
