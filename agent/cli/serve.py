@@ -24,9 +24,10 @@ from agent.config.settings import Settings
 from knowledge.errors import KnowledgeError
 
 if TYPE_CHECKING:
+    import socket
     from wsgiref.simple_server import WSGIServer
 
-    from agent.runtime.supervisor import ChildStart
+    from agent.runtime.supervisor import ChildStart, Service
 
 # How a supervised worker process announces that it claims turns (the benchmark reads it).
 WORKER_PROCESS_READY = "deskhand worker: process"
@@ -90,7 +91,9 @@ def worker(
     """Run workers only (production mode: needs DESKHAND_REDIS_URL).
 
     By default a supervisor process preloads everything and keeps --processes worker
-    processes running (it is what receives SIGTERM: the workers finish their turns).
+    processes running (it is what receives SIGTERM: the workers finish their turns),
+    with a model gateway through which they call the model: a call whose worker died is
+    finished and its answer kept for the retried turn (DESKHAND_MODEL_GATEWAY).
     """
     settings = settings_or_exit()
     if settings.redis_url is None:
@@ -134,17 +137,45 @@ def _supervise(settings: Settings, processes: int) -> None:
         f"({what} loaded in {time.monotonic() - started:.1f} s)",
         soft_wrap=True,
     )
+    gateway, worker_settings, listening = _model_gateway(settings)
     supervisor = Supervisor(
         processes,
-        partial(_child_main, settings),
+        partial(_child_main, worker_settings, listening),
         stop_grace_s=settings.turn_timeout_s + 5,
-        announce=lambda line: console.print(
-            f"deskhand worker: {line}", highlight=False, soft_wrap=True
-        ),
+        announce=_supervisor_line,
+        service=gateway,
     )
     with friendly_errors():
         code = supervisor.run()
     raise typer.Exit(code)
+
+
+def _supervisor_line(line: str) -> None:
+    console.print(f"deskhand worker: {line}", highlight=False, soft_wrap=True)
+
+
+def _model_gateway(
+    settings: Settings,
+) -> "tuple[Service | None, Settings, socket.socket | None]":
+    """The model-call gateway to run beside the workers (DESKHAND_MODEL_GATEWAY), the
+    workers' settings (its URL as their model endpoint) and its listening socket, bound
+    here so that its port outlives a gateway process."""
+    if not settings.model_gateway or not settings.llm_base_url:
+        return None, settings, None
+    from agent.llm.gateway import GatewayConfig, bind_gateway_socket, gateway_url, run_gateway
+    from agent.runtime.supervisor import Service
+
+    config = GatewayConfig.from_settings(settings)
+    try:
+        sock = bind_gateway_socket(port=settings.model_gateway_port)
+    except OSError as error:
+        fail(f"the model gateway cannot listen on 127.0.0.1:{settings.model_gateway_port}: "
+             f"{error} (DESKHAND_MODEL_GATEWAY_PORT)", code=2)  # fmt: skip
+    service = Service("model gateway", partial(run_gateway, sock, config, _supervisor_line))
+    worker_settings = settings.model_copy(
+        update={"llm_base_url": gateway_url(sock), "llm_routing_header": config.session_header}
+    )
+    return service, worker_settings, sock
 
 
 def _preflight_exiting(settings: Settings) -> None:
@@ -155,8 +186,12 @@ def _preflight_exiting(settings: Settings) -> None:
         raise SystemExit(done.exit_code) from None
 
 
-def _child_main(settings: Settings, start: "ChildStart") -> int:
+def _child_main(
+    settings: Settings, gateway_socket: "socket.socket | None", start: "ChildStart"
+) -> int:
     """One supervised worker process (forked): run the pool until SIGTERM."""
+    if gateway_socket is not None:
+        gateway_socket.close()  # the gateway's; a worker only connects to it
     try:
         with friendly_errors():
             asyncio.run(_run_workers(settings, start))

@@ -133,12 +133,16 @@ class ModelGateway:
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
             return
+        body = await _read_body(receive)
+        if body is None:
+            return  # the client left before its request was whole: nothing to ask
         request = GatewayRequest(
             method=str(scope["method"]),
             target=_target(scope),
-            headers=tuple((k.decode("latin-1").lower(), v.decode("latin-1"))
-                          for k, v in scope["headers"]),  # fmt: skip
-            body=await _read_body(receive),
+            headers=tuple(
+                (k.decode("latin-1").lower(), v.decode("latin-1")) for k, v in scope["headers"]
+            ),
+            body=body,
         )
         response, outcome = await self.respond(request)
         await _send(send, response, outcome)
@@ -249,20 +253,22 @@ def _target(scope: Scope) -> str:
     return f"{target}?{bytes(query).decode('latin-1')}" if query else target
 
 
-async def _read_body(receive: Receive) -> bytes:
+async def _read_body(receive: Receive) -> bytes | None:
+    """The whole request body; None when the client disconnected before sending it all."""
     chunks: list[bytes] = []
     while True:
         message = await receive()
         if message["type"] == "http.disconnect":
-            break
+            return None
         chunks.append(bytes(message.get("body", b"")))
         if not message.get("more_body", False):
-            break
-    return b"".join(chunks)
+            return b"".join(chunks)
 
 
 async def _send(send: Send, response: StoredResponse, outcome: str) -> None:
-    headers = [(name.encode("latin-1"), value.encode("latin-1")) for name, value in response.headers]
+    headers = [
+        (name.encode("latin-1"), value.encode("latin-1")) for name, value in response.headers
+    ]
     headers += [
         (b"content-length", str(len(response.body)).encode()),
         (OUTCOME_HEADER.encode(), outcome.encode()),

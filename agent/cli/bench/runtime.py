@@ -4,7 +4,7 @@ Real processes, as in production: a Redis (a throwaway ``redis-server`` unless
 ``--redis-url``), the scripted model server (each call taking ``--llm-latency-ms``), one
 API process (``deskhand serve --no-workers``, with the demo shop) and a worker supervisor
 (``deskhand worker --processes``) with ``--workers`` worker processes running up to
-``--concurrency`` turns each. The demo tenant's full graph
+``--concurrency`` turns each, and its model gateway (never killed). The demo tenant's full graph
 answers: one ``lookup_order`` tool call and one reply per turn, two model calls. Its
 help center is ingested into a temporary data folder first, and its replies come back to
 a callback receiver run by the bench.

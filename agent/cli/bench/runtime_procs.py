@@ -28,6 +28,8 @@ from agent.cli.common import errors
 ENTRY = "import sys; from agent.cli.main import main; sys.argv[0] = 'deskhand'; main()"
 # A supervised worker process's ready line (agent/cli/serve.py): its pid and slot.
 WORKER_READY = re.compile(r"deskhand worker: process (\d+) \(slot (\d+)\) ready")
+# The supervisor's model gateway (agent/llm/gateway.py): never killed, its CPU counted.
+GATEWAY_READY = re.compile(r"deskhand worker: model gateway process (\d+) ready")
 STOP_GRACE_S = 10.0
 # DESKHAND_* variables of the caller's environment that still apply (the embedding model,
 # per-step checkpoints).
@@ -117,7 +119,8 @@ def cpu_ms(pid: int, reaped_children: bool = False) -> float | None:
 
 
 class CpuMeter:
-    """CPU used by the API, the worker supervisor and its worker processes since ``start``.
+    """CPU used by the API, the worker supervisor, its worker processes and its model
+    gateway since ``start``.
 
     The supervisor reaps its children, so the CPU of a killed worker process moves into the
     supervisor's ``cutime``/``cstime``: the sum of the API, the supervisor with its reaped
@@ -162,6 +165,7 @@ class WorkerProcesses:
         self.log: Proc | None = None
         self.killed: set[int] = set()
         self._newest: dict[int, int] = {}
+        self.gateway_pid: int | None = None
         self._read_to = 0  # bytes of the log read so far (whole lines only)
 
     def ready(self) -> dict[int, int]:
@@ -176,12 +180,17 @@ class WorkerProcesses:
             return dict(self._newest)
         complete = chunk[: chunk.rfind(b"\n") + 1]
         self._read_to += len(complete)
-        for match in WORKER_READY.finditer(complete.decode(errors="replace")):
+        text = complete.decode(errors="replace")
+        for match in WORKER_READY.finditer(text):
             self._newest[int(match.group(2))] = int(match.group(1))
+        for match in GATEWAY_READY.finditer(text):
+            self.gateway_pid = int(match.group(1))
         return dict(self._newest)
 
     def live_pids(self) -> list[int]:
-        return [pid for pid in self.ready().values() if pid not in self.killed]
+        """The live worker processes and the model gateway (whose CPU counts too)."""
+        workers = [pid for pid in self.ready().values() if pid not in self.killed]
+        return workers + ([self.gateway_pid] if self.gateway_pid is not None else [])
 
 
 class Stack:
