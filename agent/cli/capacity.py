@@ -49,8 +49,10 @@ def capacity(
     ] = 1.0,
     as_json: Annotated[bool, typer.Option("--json", help="Print one JSON object.")] = False,
 ) -> None:
-    """Estimate concurrent conversations and turns per second on one GPU, with every
-    assumption and its source, and name the limit that binds (docs/sizing.md)."""
+    """Estimate turns per second and concurrent conversations on one GPU.
+
+    Every assumption is printed with its source, and the limit that binds is named
+    (docs/sizing.md)."""
     if dtype not in {d.value for d in Dtype}:
         fail(f"--dtype must be bf16 or fp8, not {dtype!r}", code=2)
     server = Server(gpu_mem_gb, gpu_util, Dtype(dtype), max_num_seqs, overhead_gb, compute_scale)

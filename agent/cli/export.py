@@ -44,8 +44,10 @@ def export(
         Path | None, typer.Option("--output", help="Write here (default: standard output).")
     ] = None,
 ) -> None:
-    """Export answered conversations (operator replies included, escalated ones marked) as
-    chat-format JSON lines for training a tenant's LoRA adapter."""
+    """Export answered conversations as chat JSON lines, to train a tenant's LoRA adapter.
+
+    Operator replies are included and marked, escalated conversations marked; --redact
+    masks personal data (docs/fine-tuning.md)."""
     if output_format != CHAT_JSONL:
         fail(f"--format must be {CHAT_JSONL}, not {output_format!r}", code=2)
     if redact is None:
