@@ -59,7 +59,9 @@ local function deliver(dedupe, ttl, due, k, messages)
       redis.call('expire', KEYS[k + 1], retention)
       redis.call('zadd', KEYS[2], 'NX', message[5], conv)
     end
-    redis.call('zadd', KEYS[1], 'GT', due, conv)
+    -- pushed back within its coalescing window, never once it waits in line (due already)
+    local current = redis.call('zscore', KEYS[1], conv)
+    if not current or tonumber(current) > now then redis.call('zadd', KEYS[1], 'GT', due, conv) end
     k = k + 3
     if message[6] == 1 then
       if fresh then

@@ -9,8 +9,10 @@ died without letting go, before or after its lease ended), ``outbox``
 message given a holding reply), ``transcript`` and ``state``.
 Scheduling (one ``{queue}`` slot): ``ready`` (conversation → due time, ms, Redis clock),
 ``waiting`` (conversation → arrival of its oldest message), ``signal``, ``alive`` (worker
-process → until when its heartbeat vouches for it) and ``claims:<worker>`` (what it claimed).
-A conversation whose holder stopped beating is taken over at once, with a new fence.
+process → until when its heartbeat vouches for it) and ``claimed:<worker>`` (the
+conversations it picked and has not let go of, listed from the pick until the release has
+rescheduled them). A conversation whose holder stopped beating is made ready and taken
+over at once, with a new fence, wherever in its claim, turn or release the holder died.
 
 A script touches one slot only; steps across slots are ordered so that a crash or a
 race between them leaves a conversation ready too early, never forgotten.
@@ -50,7 +52,11 @@ return 1
 _SCHEDULE = """
 local t = redis.call('time')
 local now = t[1] * 1000 + math.floor(t[2] / 1000)
-redis.call('zadd', KEYS[1], 'GT', now + tonumber(ARGV[2]), ARGV[1])
+-- pushed back within its coalescing window, never once it waits in line (due already)
+local due = redis.call('zscore', KEYS[1], ARGV[1])
+if not due or tonumber(due) > now then
+  redis.call('zadd', KEYS[1], 'GT', now + tonumber(ARGV[2]), ARGV[1])
+end
 if ARGV[3] ~= '' then redis.call('zadd', KEYS[2], 'NX', ARGV[3], ARGV[1]) end
 redis.call('lpush', KEYS[3], '1')
 redis.call('ltrim', KEYS[3], 0, 63)
@@ -63,8 +69,43 @@ local now = t[1] * 1000 + math.floor(t[2] / 1000)
 local due = redis.call('zrangebyscore', KEYS[1], '-inf', now, 'LIMIT', 0, 1)
 if #due == 0 then return false end
 redis.call('zadd', KEYS[1], 'XX', now + tonumber(ARGV[1]), due[1])
+if ARGV[2] ~= '' then  -- listed under its worker from now on: a death now loses nothing
+  redis.call('hincrby', KEYS[2], due[1], 1)
+  redis.call('expire', KEYS[2], ARGV[3])
+end
 return due[1]
 """
+
+_UNCLAIM_LUA = """
+if redis.call('hincrby', KEYS[{k}], ARGV[{a}], -1) <= 0 then
+  redis.call('hdel', KEYS[{k}], ARGV[{a}])
+end
+"""  # one claim in progress fewer: ARGV[a] under the worker's KEYS[k]
+
+_NOTE = """
+redis.call('hincrby', KEYS[1], ARGV[1], 1)
+redis.call('expire', KEYS[1], ARGV[2])
+return 1
+"""
+
+_UNCLAIM = _UNCLAIM_LUA.format(k=1, a=1) + "return 1\n"
+
+_DEFER = (
+    """
+local t = redis.call('time')
+local now = t[1] * 1000 + math.floor(t[2] / 1000)
+if ARGV[2] ~= '' then
+  local until_ms = redis.call('zscore', KEYS[1], ARGV[2])
+  if not until_ms or tonumber(until_ms) <= now then return 0 end  -- dead: take it over
+end
+redis.call('zadd', KEYS[2], 'XX', now + tonumber(ARGV[3]), ARGV[1])
+if ARGV[4] ~= '' then
+"""
+    + _UNCLAIM_LUA.format(k=3, a=1)
+    + """end
+return 1
+"""
+)
 
 _TAKE = """
 local held = redis.call('pttl', KEYS[1])
@@ -95,20 +136,12 @@ redis.call('zadd', KEYS[1], now + tonumber(ARGV[2]), ARGV[1])
 return redis.call('zrangebyscore', KEYS[1], '-inf', now, 'LIMIT', 0, 16)
 """
 
-_ALIVE = """
-local t = redis.call('time')
-local now = t[1] * 1000 + math.floor(t[2] / 1000)
-local until_ms = redis.call('zscore', KEYS[1], ARGV[1])
-if until_ms and tonumber(until_ms) > now then return 1 end
-return 0
-"""
-
 _REAP = """
 local t = redis.call('time')
 local now = t[1] * 1000 + math.floor(t[2] / 1000)
 local until_ms = redis.call('zscore', KEYS[2], ARGV[1])
 if until_ms and tonumber(until_ms) > now then return 0 end
-local held = redis.call('smembers', KEYS[1])
+local held = redis.call('hkeys', KEYS[1])
 for _, key in ipairs(held) do
   -- ready as of its oldest waiting message: it keeps its place in line
   local since = redis.call('zscore', KEYS[5], key)
@@ -182,18 +215,26 @@ return {redis.call('llen', KEYS[1]), redis.call('llen', KEYS[2]),
         redis.call('lindex', KEYS[1], -1) or ''}
 """
 
-_RESCHEDULE = """
-local t = redis.call('time')
-local now = t[1] * 1000 + math.floor(t[2] / 1000)
-local due = now + tonumber(ARGV[2])
-if ARGV[4] ~= '' then due = math.min(due, tonumber(ARGV[4])) end
-redis.call('zadd', KEYS[1], due, ARGV[1])
+_SETTLE = (
+    """
+if ARGV[5] == '1' then
+  local t = redis.call('time')
+  local now = t[1] * 1000 + math.floor(t[2] / 1000)
+  local due = now + tonumber(ARGV[2])
+  if ARGV[4] ~= '' then due = math.min(due, tonumber(ARGV[4])) end
+  redis.call('zadd', KEYS[1], due, ARGV[1])
+  redis.call('lpush', KEYS[3], '1')
+  redis.call('ltrim', KEYS[3], 0, 63)
+end
 if ARGV[3] == '' then redis.call('zrem', KEYS[2], ARGV[1])
 else redis.call('zadd', KEYS[2], ARGV[3], ARGV[1]) end
-redis.call('lpush', KEYS[3], '1')
-redis.call('ltrim', KEYS[3], 0, 63)
+if ARGV[6] ~= '' then
+"""
+    + _UNCLAIM_LUA.format(k=4, a=1)
+    + """end
 return 1
 """
+)
 
 
 _CONVERSATION_PARTS = (
@@ -220,10 +261,12 @@ class RedisMailboxes:
                 "commit": _COMMIT,
                 "unlock": _UNLOCK,
                 "remaining": _REMAINING,
-                "reschedule": _RESCHEDULE,
+                "settle": _SETTLE,
+                "note": _NOTE,
+                "unclaim": _UNCLAIM,
+                "defer": _DEFER,
                 "decide": _DECIDE,
                 "beat": _BEAT,
-                "alive": _ALIVE,
                 "reap": _REAP,
             }.items()
         }
@@ -246,7 +289,11 @@ class RedisMailboxes:
         return bool(fresh)
 
     async def claim(self, lease_s: float, limit: int, holder: str = "") -> Claim | None:
-        picked = await self._run("pick", [self._keys.queue("ready")], [_ms(lease_s)])
+        picked = await self._run(
+            "pick",
+            [self._keys.queue("ready"), self._claims(holder)],
+            [_ms(lease_s), holder, self._retention_s],
+        )
         if picked is None:
             return None
         return await self._take(_text(picked), lease_s, limit, holder)
@@ -254,6 +301,8 @@ class RedisMailboxes:
     async def claim_key(
         self, conversation_key: str, lease_s: float, limit: int, holder: str = ""
     ) -> Claim | None:
+        if holder:  # listed under its worker before it is taken, as ``claim`` does
+            await self._run("note", [self._claims(holder)], [conversation_key, self._retention_s])
         claim = await self._take(conversation_key, lease_s, limit, holder)
         if claim is not None:
             ready = {conversation_key: _deadline_ms(lease_s)}
@@ -329,12 +378,14 @@ class RedisMailboxes:
         key = claim.conversation_key
         lock = [self._conv(key, "lock"), self._conv(key, "holder")]
         unlocked = await self._run("unlock", lock, [claim.fence])
-        if claim.holder:
-            await self._guard(self._redis.srem(self._claims(claim.holder), key))
-        if not unlocked:
-            return  # someone else holds it now and schedules it
+        if not unlocked:  # someone else holds it now and schedules it
+            if claim.holder:
+                await self._run("unclaim", [self._claims(claim.holder)], [key])
+            return
+        # Listed under its worker until it is rescheduled (one script, the last step): a
+        # worker that dies in between leaves it to the reaper, never unscheduled.
         await self._guard(self._redis.zrem(self._keys.queue("ready"), key))
-        await self._reschedule_if_needed(key, delay_s)
+        await self._reschedule_if_needed(key, delay_s, claim.holder)
 
     async def overdue(self, waited_s: float) -> list[str]:
         cutoff = time.time() - waited_s
@@ -418,24 +469,18 @@ class RedisMailboxes:
         return []  # every key carries the retention as its TTL
 
     async def _take(self, key: str, lease_s: float, limit: int, holder: str) -> Claim | None:
+        """Take ``key`` (already listed under ``holder``): at once if its lock is free or
+        its holder is dead; else look again when that lease ends."""
         fence, detail, third, *raw = await self._take_script(key, lease_s, limit, holder, "")
-        if int(fence) < 0 and third and not await self._alive(_text(third)):
+        if int(fence) < 0:
+            if await self._defer(key, _text(third), int(detail), holder):
+                return None  # its holder lives
             # its holder died: take it over now rather than when its lease ends
             result = await self._take_script(key, lease_s, limit, holder, _text(third))
             fence, detail, third, *raw = result
-        if int(fence) < 0:  # still held: look again when that lease ends
-            await self._guard(
-                self._redis.zadd(
-                    self._keys.queue("ready"), {key: _deadline_ms(int(detail) / 1000)}, xx=True
-                )
-            )
-            return None
-        if holder:
-            held = self._claims(holder)
-            pipe = self._redis.pipeline(transaction=False)
-            pipe.sadd(held, key)
-            pipe.expire(held, self._retention_s)
-            await self._guard(pipe.execute())
+            if int(fence) < 0:  # another worker took it over first
+                await self._defer(key, "", int(detail), holder)
+                return None
         messages = tuple(InboundMessage.from_dict(json.loads(item)) for item in raw)
         return Claim(key, int(fence), messages, int(detail), holder, int(third))
 
@@ -450,27 +495,33 @@ class RedisMailboxes:
         )
         return result
 
-    async def _alive(self, holder: str) -> bool:
-        return bool(await self._run("alive", [self._keys.queue("alive")], [holder]))
+    async def _defer(self, key: str, held_by: str, held_ms: int, holder: str) -> bool:
+        """Put ``key`` off until its lease ends (held_ms from now) and unlist it from
+        ``holder``, unless ``held_by`` (checked in the same script as the reaper's, so a
+        death declared meanwhile is seen) is dead: False then, and nothing changes."""
+        queue = self._keys.queue
+        keys = [queue("alive"), queue("ready"), self._claims(holder)]
+        return bool(await self._run("defer", keys, [key, held_by, held_ms, holder]))
 
-    async def _reschedule_if_needed(self, key: str, delay_s: float) -> None:
+    async def _reschedule_if_needed(self, key: str, delay_s: float, holder: str) -> None:
+        """Schedule what is left (waiting messages, undelivered items) and unlist the
+        conversation from ``holder``, in one script."""
         parts = ("mailbox", "pending", "held")
         waiting, undelivered, head, held, tail = await self._run(
             "remaining", [self._conv(key, part) for part in parts], []
         )
-        if int(waiting) == 0 and int(undelivered) == 0:
-            await self._guard(self._redis.zrem(self._keys.queue("waiting"), key))
-            return
         oldest, due = "", ""
         if int(waiting) > 0:
             message = json.loads(head)
             oldest = "" if message["message_id"] == _text(held) else repr(message["received_at"])
             if delay_s <= 0:  # messages that came during the turn: in order of arrival
                 due = str(int(float(json.loads(tail)["received_at"]) * 1000))
+        schedule = "1" if int(waiting) > 0 or int(undelivered) > 0 else ""
+        queue = self._keys.queue
         await self._run(
-            "reschedule",
-            [self._keys.queue("ready"), self._keys.queue("waiting"), self._keys.queue("signal")],
-            [key, _ms(delay_s), oldest, due],
+            "settle",
+            [queue("ready"), queue("waiting"), queue("signal"), self._claims(holder)],
+            [key, _ms(delay_s), oldest, due, schedule, holder],
         )
 
     async def _index_customer(self, message: InboundMessage) -> None:
@@ -481,8 +532,9 @@ class RedisMailboxes:
         await self._guard(pipe.execute())
 
     def _claims(self, holder: str) -> str:
-        """The conversations a worker process claimed (its ``{queue}`` slot)."""
-        return self._keys.queue(f"claims:{holder}")
+        """The conversations a worker process picked and has not let go of, each with the
+        number of its claims in progress (a hash in the ``{queue}`` slot)."""
+        return self._keys.queue(f"claimed:{holder}")
 
     def _conv(self, conversation_key: str, part: str) -> str:
         return self._keys.conversation(conversation_key, part)

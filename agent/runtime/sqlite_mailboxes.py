@@ -140,8 +140,11 @@ class SqliteMailboxes:
 
     def _schedule(self, message: InboundMessage, fresh: bool, delay_s: float) -> None:
         key = message.conversation_key
-        due = time.monotonic() + delay_s
-        self._ready[key] = max(due, self._ready.get(key, due))
+        now = time.monotonic()
+        current = self._ready.get(key)
+        if current is None or current > now:  # in its coalescing window (or held): push back
+            self._ready[key] = now + delay_s if current is None else max(now + delay_s, current)
+        # else it waits in line already: it keeps its place, the message joins its turn
         if fresh:
             self._waiting.setdefault(key, message.received_at)
         self._signal.set()

@@ -465,3 +465,24 @@ async def test_messages_that_came_during_a_turn_keep_their_place_in_line(
     await boxes.release(turn)
     following = await boxes.claim(LEASE, limit=10)
     assert following is not None and following.conversation_key == "demo:generic:a"
+
+
+@pytest.mark.parametrize("path", ["append", "intake"])
+async def test_a_message_to_a_conversation_waiting_in_line_keeps_its_place(
+    conversations: Conversations, path: str
+) -> None:
+    """A customer who writes again ("hello?") while waiting for a worker is not sent to
+    the back of the line: the coalescing window applies before a conversation is due."""
+    boxes = conversations.mailboxes
+    await boxes.append(msg("m-1", conversation="a"), delay_s=0)
+    await asyncio.sleep(0.05)
+    await boxes.append(msg("m-1", conversation="b"), delay_s=0)  # in line after a
+    await asyncio.sleep(0.05)
+    again = msg("m-2", conversation="a")
+    if path == "append":
+        await boxes.append(again, delay_s=1.0)
+    else:
+        await conversations.intake.accept("demo:generic:again", 60, [again], 1.0)
+    first = await boxes.claim(LEASE, limit=10)
+    assert first is not None and first.conversation_key == "demo:generic:a"
+    assert [m.message_id for m in first.messages] == ["m-1", "m-2"]

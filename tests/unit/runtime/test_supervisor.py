@@ -82,6 +82,31 @@ def test_a_child_failing_at_start_is_replaced_after_a_growing_pause() -> None:
     assert pauses[:4] == ["0.2 s", "0.4 s", "0.8 s", "1.6 s"], out
 
 
+FROZEN_PARENT = textwrap.dedent(
+    """
+    import gc, sys
+    from agent.runtime.supervisor import Supervisor
+    loaded = [{"object": i} for i in range(10_000)]  # what the parent preloaded
+    def child(start):
+        # 0 when the parent's objects are out of the collector's reach in the child
+        return 0 if gc.get_freeze_count() >= len(loaded) else 4
+    sys.exit(Supervisor(1, child, stop_grace_s=1, min_backoff_s=0.2,
+                        announce=lambda line: print(line, flush=True)).run())
+    """
+)
+
+
+def test_the_children_share_the_parents_objects_frozen() -> None:
+    """A child's full garbage collection must not walk (and so copy) the parent's pages."""
+    proc = subprocess.Popen(
+        [sys.executable, "-c", FROZEN_PARENT], stdout=subprocess.PIPE, text=True
+    )
+    time.sleep(1.0)
+    proc.send_signal(signal.SIGTERM)
+    out, _ = proc.communicate(timeout=15)
+    assert "exited with status 0" in out and "status 4" not in out, out
+
+
 PRELOADED_FORK = textwrap.dedent(
     """
     import sys
