@@ -61,7 +61,10 @@ def env_example() -> dict[str, str]:
 
 def test_the_file_matches_the_compose_specification() -> None:
     document = yaml.safe_load(COMPOSE.read_text())
-    jsonschema.validate(document, compose_schema())
+    schema = compose_schema()
+    validator = jsonschema.validators.validator_for(schema)(schema)
+    errors = [f"{list(e.absolute_path)}: {e.message}" for e in validator.iter_errors(document)]
+    assert errors == []
 
 
 def test_the_schema_rejects_what_compose_would() -> None:
