@@ -67,13 +67,7 @@ async def conversations(
         yield Conversations(mailboxes, SqliteTranscripts(database), mailboxes, "sqlite")
         await database.close()
         return
-    client: AsyncRedis
-    if request.param == "redis-cluster":
-        client = RedisCluster.from_url(request.getfixturevalue("redis_cluster_url"))
-        keys = RedisKeys(f"deskhand-test-{uuid.uuid4().hex[:12]}:")  # a throwaway cluster
-    else:
-        client = Redis.from_url(request.getfixturevalue("redis_url"))
-        keys = RedisKeys(request.getfixturevalue("redis_prefix"))
+    client, keys = redis_backend(request)
     redis_boxes = RedisMailboxes(client, keys, 3600)
     intake = RedisIntake(client, keys, 3600, redis_boxes)
     yield Conversations(
@@ -87,6 +81,16 @@ def usage(request: pytest.FixtureRequest) -> object:
     if request.param == "memory":
         return MemoryUsageMeter()
     return RedisUsageMeter(_redis(request), request.getfixturevalue("keys"))
+
+
+def redis_backend(request: pytest.FixtureRequest) -> tuple[AsyncRedis, RedisKeys]:
+    """A new client and this run's keys for the ``redis`` or ``redis-cluster`` param (the
+    cluster is a throwaway one: any prefix will do)."""
+    if request.param == "redis-cluster":
+        cluster = RedisCluster.from_url(request.getfixturevalue("redis_cluster_url"))
+        return cluster, RedisKeys(f"deskhand-test-{uuid.uuid4().hex[:12]}:")
+    client = Redis.from_url(request.getfixturevalue("redis_url"))
+    return client, RedisKeys(request.getfixturevalue("redis_prefix"))
 
 
 def _redis(request: pytest.FixtureRequest) -> "Redis[bytes]":

@@ -1,13 +1,11 @@
 """The contract every conversation directory keeps (SQLite and Redis, standalone and Cluster)."""
 
-import uuid
 from collections.abc import AsyncIterator
 from dataclasses import replace
 from pathlib import Path
 
 import pytest
 from redis.asyncio import Redis
-from redis.asyncio.cluster import RedisCluster
 
 from agent.runtime.directory import (
     ConversationDirectory,
@@ -17,11 +15,11 @@ from agent.runtime.directory import (
     Status,
 )
 from agent.runtime.models import Mode
-from agent.runtime.redis_connection import AsyncRedis
 from agent.runtime.redis_directory import RedisDirectory
 from agent.runtime.redis_keys import RedisKeys
 from agent.runtime.sqlite import SqliteDatabase
 from agent.runtime.sqlite_directory import SqliteDirectory
+from tests.contracts.conftest import redis_backend
 
 NOW = 1_700_000_000.0
 
@@ -41,13 +39,7 @@ async def directory(
         yield await SqliteDirectory.open(database)
         await database.close()
         return
-    client: AsyncRedis
-    if request.param == "redis-cluster":
-        client = RedisCluster.from_url(request.getfixturevalue("redis_cluster_url"))
-        keys = RedisKeys(f"deskhand-test-{uuid.uuid4().hex[:12]}:")
-    else:
-        client = Redis.from_url(request.getfixturevalue("redis_url"))
-        keys = RedisKeys(request.getfixturevalue("redis_prefix"))
+    client, keys = redis_backend(request)
     yield RedisDirectory(client, keys, retention_s=10 * 365 * 86_400)
     await client.aclose()
 

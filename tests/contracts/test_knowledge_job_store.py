@@ -2,14 +2,11 @@
 conditional updates, beats, the interrupted verdict, listing and retention."""
 
 import time
-import uuid
 from collections.abc import AsyncIterator, Callable
 from dataclasses import replace
 from pathlib import Path
 
 import pytest
-from redis.asyncio import Redis
-from redis.asyncio.cluster import RedisCluster
 
 from agent.runtime.admin_stores import InvalidCursor
 from agent.runtime.knowledge_jobs import (
@@ -19,11 +16,10 @@ from agent.runtime.knowledge_jobs import (
     KnowledgeJob,
     KnowledgeJobStore,
 )
-from agent.runtime.redis_connection import AsyncRedis
-from agent.runtime.redis_keys import RedisKeys
 from agent.runtime.redis_knowledge_jobs import RedisKnowledgeJobs
 from agent.runtime.sqlite import SqliteDatabase
 from agent.runtime.sqlite_knowledge_jobs import SqliteKnowledgeJobs
+from tests.contracts.conftest import redis_backend
 
 DAY = 86_400.0
 Store = KnowledgeJobStore
@@ -49,13 +45,7 @@ async def make(request: pytest.FixtureRequest, tmp_path: Path) -> AsyncIterator[
         yield sqlite
         await database.close()
         return
-    client: AsyncRedis
-    if request.param == "redis-cluster":
-        client = RedisCluster.from_url(request.getfixturevalue("redis_cluster_url"))
-        keys = RedisKeys(f"deskhand-test-{uuid.uuid4().hex[:12]}:")  # a throwaway cluster
-    else:
-        client = Redis.from_url(request.getfixturevalue("redis_url"))
-        keys = RedisKeys(request.getfixturevalue("redis_prefix"))
+    client, keys = redis_backend(request)
 
     def redis(retention_s: float = RETENTION_S, keep: int = KEPT_PER_TENANT) -> Store:
         return RedisKnowledgeJobs(client, keys, retention_s, keep)
