@@ -20,6 +20,7 @@ import httpx
 import pytest
 
 from agent.llm.stub import ScriptedModelServer, ScriptedResponse
+from tests.support.processes import stop_process_group
 
 SUPERVISED_GATEWAY = textwrap.dedent(
     """
@@ -101,13 +102,7 @@ def supervised(model: ScriptedModelServer, tmp_path: Path) -> Iterator[Supervise
         running.wait_for(lambda: bool(running.gateways() and running.workers()), "it started")
         yield running
     finally:
-        if proc.poll() is None:
-            proc.send_signal(signal.SIGTERM)
-            try:
-                proc.wait(timeout=15)
-            except subprocess.TimeoutExpired:
-                os.killpg(proc.pid, signal.SIGKILL)
-                proc.wait()
+        stop_process_group(proc)
 
 
 def ask(url: str, session: str) -> httpx.Response:

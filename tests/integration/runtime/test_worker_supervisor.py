@@ -22,6 +22,7 @@ import redis
 from agent.runtime.models import InboundMessage
 from agent.runtime.redis_keys import RedisKeys
 from agent.runtime.redis_mailboxes import RedisMailboxes
+from tests.support.processes import stop_process_group
 from tools.context import Customer
 
 pytestmark = [pytest.mark.redis, pytest.mark.slow]
@@ -59,13 +60,7 @@ def supervised(redis_url: str, redis_prefix: str, tmp_path: Path) -> Iterator[Su
         wait_for(lambda: len(running.ready()) == 1, "the worker process was ready", running)
         yield running
     finally:
-        if proc.poll() is None:
-            proc.send_signal(signal.SIGTERM)
-            try:
-                proc.wait(timeout=15)
-            except subprocess.TimeoutExpired:
-                os.killpg(proc.pid, signal.SIGKILL)
-                proc.wait()
+        stop_process_group(proc)
 
 
 def wait_for(condition: Callable[[], bool], what: str, supervised: Supervised) -> None:
