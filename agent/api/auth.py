@@ -24,7 +24,7 @@ from fastapi import Request
 
 from agent.admin.roles import Role
 from agent.admin.tokens import verify_token
-from agent.api.deps import components
+from agent.api.deps import bearer_token, components
 from agent.api.errors import ApiError
 from agent.runtime.admin_records import AdminToken, AuditEntry
 
@@ -73,13 +73,6 @@ async def authenticate(request: Request) -> Principal:
     if found is None:
         raise ApiError(401, "invalid bearer token (unknown or revoked)")
     return Principal.of(found)
-
-
-def bearer_token(request: Request) -> str:
-    scheme, _, token = request.headers.get("authorization", "").partition(" ")
-    if scheme.lower() != "bearer" or not token.strip():
-        raise ApiError(401, "missing bearer token")
-    return token.strip()
 
 
 async def audit(
