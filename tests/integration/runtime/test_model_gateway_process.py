@@ -12,7 +12,6 @@ import signal
 import subprocess
 import sys
 import textwrap
-import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
@@ -20,7 +19,7 @@ import httpx
 import pytest
 
 from agent.llm.stub import ScriptedModelServer, ScriptedResponse
-from tests.support.processes import stop_process_group
+from tests.support.processes import stop_process_group, wait_while_running
 
 SUPERVISED_GATEWAY = textwrap.dedent(
     """
@@ -70,13 +69,7 @@ class Supervised:
         return [int(pid) for pid in WORKER_READY.findall(self.text())]
 
     def wait_for(self, condition: Callable[[], bool], what: str) -> None:
-        deadline = time.monotonic() + WAIT_S
-        while not condition():
-            if self.proc.poll() is not None:
-                pytest.fail(f"the supervisor exited before {what}:\n{self.text()}")
-            if time.monotonic() > deadline:
-                pytest.fail(f"{what}: not within {WAIT_S:g} s\n{self.text()}")
-            time.sleep(0.05)
+        wait_while_running(self.proc, self.log, condition, what, WAIT_S)
 
 
 @pytest.fixture

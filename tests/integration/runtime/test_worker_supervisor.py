@@ -12,7 +12,6 @@ import os
 import signal
 import subprocess
 import sys
-import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
@@ -22,7 +21,7 @@ import redis
 from agent.runtime.models import InboundMessage
 from agent.runtime.redis_keys import RedisKeys
 from agent.runtime.redis_mailboxes import RedisMailboxes
-from tests.support.processes import stop_process_group
+from tests.support.processes import stop_process_group, wait_while_running
 from tools.context import Customer
 
 pytestmark = [pytest.mark.redis, pytest.mark.slow]
@@ -64,13 +63,7 @@ def supervised(redis_url: str, redis_prefix: str, tmp_path: Path) -> Iterator[Su
 
 
 def wait_for(condition: Callable[[], bool], what: str, supervised: Supervised) -> None:
-    deadline = time.monotonic() + WAIT_S
-    while not condition():
-        if supervised.proc.poll() is not None:
-            pytest.fail(f"the supervisor exited before {what}:\n{supervised.log.read_text()}")
-        if time.monotonic() > deadline:
-            pytest.fail(f"{what}: not within {WAIT_S:g} s\n{supervised.log.read_text()}")
-        time.sleep(0.05)
+    wait_while_running(supervised.proc, supervised.log, condition, what, WAIT_S)
 
 
 def append(redis_url: str, prefix: str, conversation: str, text: str) -> None:
