@@ -19,6 +19,7 @@ from agent.errors import ConfigError
 from agent.graph.intents import check_intent_tools
 from agent.tenant_helpdesks import TenantHelpdesks
 from tools.http_tools.loader import ToolsFileError, load_tools_file
+from tools.http_tools.pool import HttpPool
 from tools.registry import Tool, ToolRegistry
 from tools.ticketing.base import TicketingBackend
 from tools.ticketing.tools import DEFAULT_TIMEOUT_S, ticketing_tools
@@ -49,14 +50,17 @@ class TenantTools:
         tenants: TenantRegistry,
         environ: Mapping[str, str],
         helpdesks: TenantHelpdesks | None = None,
+        pool: HttpPool | None = None,
     ) -> "TenantTools":
-        """Every tenant's registry; ConfigError naming the file and field on any problem."""
+        """Every tenant's registry; ConfigError naming the file and field on any problem.
+        Every tenant's HTTP tools share ``pool``'s connections (None: a pool of their own)."""
         registries = {}
+        shared = pool or HttpPool()
         for tenant in tenants.tenants:
             bot = tenants.get(tenant)
             helpdesk = helpdesks.get(tenant) if helpdesks is not None else None
             builtin = builtin_tools(helpdesk, bot.helpdesk.tool_timeout_s)
-            declared = _http_tools(bot, tenants, environ)
+            declared = _http_tools(bot, tenants, environ, shared)
             _check_no_clash(builtin, declared, bot, tenants)
             available = [*builtin, *declared]
             check_enabled_tools(bot, tenants.source(tenant), {t.name for t in available})
@@ -72,13 +76,17 @@ class TenantTools:
 
 
 def _http_tools(
-    bot: BotConfig, tenants: TenantRegistry, environ: Mapping[str, str]
+    bot: BotConfig, tenants: TenantRegistry, environ: Mapping[str, str], pool: HttpPool
 ) -> list[Tool[Any]]:
     if bot.tools_file is None:
         return []
     try:
         return load_tools_file(
-            bot.tools_file, allowed_hosts=bot.tool_hosts, limits=bot.approvals, environ=environ
+            bot.tools_file,
+            allowed_hosts=bot.tool_hosts,
+            limits=bot.approvals,
+            environ=environ,
+            pool=pool,
         )
     except ToolsFileError as error:
         raise ConfigError(f"{error}\n  (the tools_file of {tenants.source(bot.tenant)})") from None

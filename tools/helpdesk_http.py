@@ -26,6 +26,7 @@ from tools.errors import (
     TicketNotFound,
 )
 from tools.retry import RETRYABLE_STATUS, RetryPolicy, parse_retry_after
+from tools.tls import default_tls_context
 
 log = logging.getLogger(__name__)
 
@@ -59,6 +60,7 @@ class HelpdeskHttp:
             timeout=httpx.Timeout(timeout_s),
             transport=transport,
             follow_redirects=False,
+            verify=default_tls_context(),
         )
 
     async def aclose(self) -> None:

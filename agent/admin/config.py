@@ -20,6 +20,7 @@ from agent.errors import ConfigError, DeskhandError
 from agent.runtime.redis_connection import RedisOptions, redact_url
 from agent.runtime.redis_health import check_redis
 from knowledge.errors import KnowledgeError
+from tools.yaml_safe import safe_load
 
 REDACTED = "***"
 _SECRET_KEY = re.compile(
@@ -71,7 +72,7 @@ def validate_bot_yaml(text: str, tenant: str, home: Path | None) -> list[Problem
     ``home`` is the folder of the tenant's bot file: a relative ``tools_file`` is read
     from there, as it would be once the file is saved."""
     try:
-        raw = yaml.safe_load(text)
+        raw = safe_load(text)
     except yaml.YAMLError as error:
         return [Problem("(yaml)", f"not valid YAML: {error}")]
     if not isinstance(raw, dict):

@@ -41,6 +41,7 @@ from agent.config.localized import (
 from agent.errors import ConfigError
 from tools.envref import MissingVariable, expand_references
 from tools.http_tools.hosts import HostPattern
+from tools.yaml_safe import safe_load
 
 TENANT_ID = re.compile(r"^[a-z0-9][a-z0-9_-]{0,62}$")
 _LIMIT_NAME = re.compile(r"^[a-z][a-z0-9_]{0,63}$")
@@ -301,7 +302,7 @@ def load_bot_file(
     by default); this runs once, at start-up or on an explicit reload.
     """
     try:
-        raw = yaml.safe_load(path.read_text(encoding="utf-8"))
+        raw = safe_load(path.read_text(encoding="utf-8"))
     except OSError as error:
         raise ConfigError(f"cannot read bot file {path}: {error.strerror}") from None
     except yaml.YAMLError as error:

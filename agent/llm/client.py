@@ -34,6 +34,7 @@ from agent.llm.routing import routing_value
 from agent.llm.stream import StreamAssembler
 from agent.llm.types import ChatMessage, ChatOptions, ChatResult, ToolSpec
 from agent.metrics import MODEL_SECONDS
+from tools.tls import default_tls_context
 
 CHAT_PATH = "/v1/chat/completions"
 MODELS_PATH = "/v1/models"
@@ -70,6 +71,7 @@ class ChatClient:
             headers=headers,
             timeout=httpx.Timeout(config.timeout_s, connect=config.connect_timeout_s),
             transport=transport,
+            verify=default_tls_context(),
         )
 
     async def __aenter__(self) -> Self:

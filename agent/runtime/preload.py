@@ -1,4 +1,5 @@
-"""What a worker supervisor loads once, before it forks: the code and the embedding model.
+"""What a worker supervisor loads once, before it forks: the code, the TLS context of its
+HTTP clients and the embedding model.
 
 A worker process started from scratch spends seconds importing (LangGraph, Chroma,
 torch and sentence-transformers) and loading the embedding model. Done once in the
@@ -29,7 +30,9 @@ def preload(settings: Settings) -> bool:
     the children will try again, and turns take the degraded path until one loads).
     """
     import agent.components  # noqa: F401 - the imports are the point
+    from tools.tls import default_tls_context
 
+    default_tls_context()  # the CA bundle parsed once, not in every worker's HTTP clients
     config = knowledge_config(settings)
     # Idle OpenMP threads sleep instead of spinning (set before torch is imported, as the
     # embedding module does when it loads the model itself).

@@ -20,6 +20,7 @@ from typing import Any
 import httpx
 
 from tools.errors import ToolExecutionError
+from tools.http_tools.pool import HttpPool
 from tools.registry import ToolInputError
 from tools.retry import RETRYABLE_STATUS, RetryPolicy, parse_retry_after
 
@@ -61,14 +62,15 @@ class _Retryable(Exception):
 
 
 async def call_json(
-    tool: str, request: HttpRequest, bounds: Bounds, sleep: Sleep = asyncio.sleep
+    tool: str, request: HttpRequest, bounds: Bounds, pool: HttpPool, sleep: Sleep = asyncio.sleep
 ) -> Any:
-    """The parsed JSON answer (None for an empty body), or a typed tools error."""
+    """The parsed JSON answer (None for an empty body), or a typed tools error; the
+    connection comes from ``pool``."""
     attempts = bounds.retry.max_retries + 1
     problem = "no attempt made"
     for attempt in range(attempts):
         try:
-            answer = await _attempt(request, bounds)
+            answer = await _attempt(request, bounds, pool)
             return _result(tool, answer)
         except _Retryable as error:
             problem = str(error)
@@ -78,10 +80,10 @@ async def call_json(
     raise ToolExecutionError(f"tool {tool}: {problem} (after {attempts} attempts)")
 
 
-async def _attempt(request: HttpRequest, bounds: Bounds) -> _Answer:
+async def _attempt(request: HttpRequest, bounds: Bounds, pool: HttpPool) -> _Answer:
     try:
         async with asyncio.timeout(bounds.timeout_s):
-            answer = await _exchange(request, bounds)
+            answer = await _exchange(request, bounds, pool)
     except TimeoutError:
         raise _Retryable(f"no complete answer within {bounds.timeout_s:g}s") from None
     except httpx.TransportError as error:
@@ -92,19 +94,16 @@ async def _attempt(request: HttpRequest, bounds: Bounds) -> _Answer:
     return answer
 
 
-async def _exchange(request: HttpRequest, bounds: Bounds) -> _Answer:
-    async with (
-        httpx.AsyncClient(
-            timeout=httpx.Timeout(bounds.timeout_s), follow_redirects=False, trust_env=False
-        ) as client,
-        client.stream(
-            request.method,
-            request.url,
-            params=dict(request.params),
-            json=dict(request.json_body) if request.json_body is not None else None,
-            headers=dict(request.headers),
-        ) as response,
-    ):
+async def _exchange(request: HttpRequest, bounds: Bounds, pool: HttpPool) -> _Answer:
+    async with pool.client().stream(
+        request.method,
+        request.url,
+        params=dict(request.params),
+        json=dict(request.json_body) if request.json_body is not None else None,
+        headers=dict(request.headers),
+        timeout=httpx.Timeout(bounds.timeout_s),
+        follow_redirects=False,
+    ) as response:
         body = await _read_bounded(response, bounds.max_response_bytes)
         return _Answer(response.status_code, response.headers, body)
 

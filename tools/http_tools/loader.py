@@ -18,6 +18,7 @@ from tools.http_tools.auth import auth_headers
 from tools.http_tools.client import Bounds
 from tools.http_tools.hosts import HostPattern
 from tools.http_tools.openapi import OpenApiError, read_document
+from tools.http_tools.pool import HttpPool
 from tools.http_tools.resolve import Problems, resolve_backend, resolve_tool
 from tools.http_tools.spec import BackendSpec, ToolsFile
 from tools.http_tools.tool import Backend, HttpToolDecl
@@ -36,9 +37,12 @@ def load_tools_file(
     allowed_hosts: Iterable[str | HostPattern],
     limits: Mapping[str, float] | None = None,
     environ: Mapping[str, str] | None = None,
+    pool: HttpPool | None = None,
 ) -> list[Tool[Any]]:
-    """The registry tools a tools file declares (``environ``: for ``${NAME}``; none if None)."""
-    return [decl.to_tool() for decl in load_declarations(path, allowed_hosts, limits, environ)]
+    """The registry tools a tools file declares (``environ``: for ``${NAME}``; none if None).
+    Their calls share ``pool``'s connections (None: a pool of this file's own)."""
+    decls = load_declarations(path, allowed_hosts, limits, environ, pool)
+    return [decl.to_tool() for decl in decls]
 
 
 def load_declarations(
@@ -46,12 +50,15 @@ def load_declarations(
     allowed_hosts: Iterable[str | HostPattern],
     limits: Mapping[str, float] | None = None,
     environ: Mapping[str, str] | None = None,
+    pool: HttpPool | None = None,
 ) -> list[HttpToolDecl]:
     spec = _read(path, environ or {})
     patterns = _patterns(path, allowed_hosts)
     problems = Problems()
+    shared = pool or HttpPool()
     backends = {
-        name: _backend(name, backend, patterns, problems) for name, backend in spec.backends.items()
+        name: _backend(name, backend, patterns, problems, shared)
+        for name, backend in spec.backends.items()
     }
     documents = {
         name: _document(path, name, backend, problems) for name, backend in spec.backends.items()
@@ -90,7 +97,11 @@ def _patterns(path: Path, allowed: Iterable[str | HostPattern]) -> list[HostPatt
 
 
 def _backend(
-    name: str, spec: BackendSpec, patterns: Sequence[HostPattern], problems: Problems
+    name: str,
+    spec: BackendSpec,
+    patterns: Sequence[HostPattern],
+    problems: Problems,
+    pool: HttpPool,
 ) -> Backend | None:
     if not resolve_backend(spec.base_url, patterns, f"backends.{name}.base_url", problems):
         return None
@@ -105,6 +116,7 @@ def _backend(
             retry=RetryPolicy(retry.max_retries, retry.backoff_base_s, retry.backoff_max_s),
         ),
         idempotency_header=spec.idempotency_header,
+        pool=pool,
     )
 
 

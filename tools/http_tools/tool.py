@@ -8,6 +8,7 @@ from tools.approval import ApprovalRule
 from tools.context import ToolContext
 from tools.http_tools.args import HttpToolArgs, args_model
 from tools.http_tools.client import Bounds, HttpRequest, call_json
+from tools.http_tools.pool import HttpPool
 from tools.http_tools.select import Selector, select
 from tools.http_tools.spec import ParamSpec, ScopeSpec
 from tools.http_tools.urls import build_url, query_value
@@ -17,13 +18,15 @@ from tools.registry import SideEffect, Tool, ToolInputError
 
 @dataclass(frozen=True)
 class Backend:
-    """Where a tool's requests go, with which headers (auth included) and bounds."""
+    """Where a tool's requests go, with which headers (auth included) and bounds, and the
+    pool of connections they go through."""
 
     name: str
     base_url: str
     headers: Mapping[str, str] = field(repr=False)
     bounds: Bounds
     idempotency_header: str
+    pool: HttpPool = field(repr=False, compare=False)
 
 
 @dataclass(frozen=True)
@@ -62,7 +65,7 @@ class HttpToolDecl:
 
     async def _handle(self, args: HttpToolArgs, context: ToolContext) -> Any:
         request = self.request(args, context)
-        answer = await call_json(self.name, request, self.backend.bounds)
+        answer = await call_json(self.name, request, self.backend.bounds, self.backend.pool)
         if self.selectors is None or answer is None:
             return answer
         return select(answer, self.selectors)

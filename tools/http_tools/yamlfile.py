@@ -5,12 +5,14 @@ from typing import Any
 
 import yaml
 
+from tools.yaml_safe import SafeLoader
+
 
 class DuplicateKey(yaml.YAMLError):
     pass
 
 
-class _StrictLoader(yaml.SafeLoader):
+class _StrictLoader(SafeLoader):
     pass
 
 

@@ -45,6 +45,7 @@ class Backend:
             "query": list(request.query_params.multi_items()),
             "headers": dict(request.headers),
             "body": (await request.body()).decode(),
+            "peer": request.client.port if request.client else None,  # the connection
         }
         self.seen.append(seen)
         return seen
@@ -166,6 +167,21 @@ ECHO = {
         customer_scope={"param": "email", "from": "email"},
     )
 }
+
+
+async def test_calls_share_the_pools_connection_and_each_pool_has_its_own(
+    tmp_path: Path, server: tuple[Backend, BackgroundServer], backend: Backend
+) -> None:
+    """One client per pool, its connection kept alive between calls (a client per call
+    parsed the CA bundle each time: a third of a worker's CPU)."""
+    tools = registry(tmp_path, server, ECHO)
+    for _ in range(3):
+        assert (await tools.invoke("echo", {"id": "1"}, ALEX)).ok
+    assert (await registry(tmp_path, server, ECHO).invoke("echo", {"id": "1"}, ALEX)).ok
+    peers = [seen["peer"] for seen in backend.seen]
+    assert peers[0] is not None
+    assert peers[:3] == [peers[0]] * 3
+    assert peers[3] != peers[0]
 
 
 @pytest.mark.parametrize(
