@@ -14,6 +14,9 @@ Answers are buffered whole and passed through as they came (status, headers, bod
 stream as its bytes, with its content type). Errors (4xx, 5xx, 429, timeouts, connection
 failures) are never kept: the waiters of that call get them, the next request asks again.
 Other requests (``GET /v1/models``, no session header) are passed through, not shared.
+
+``GET /metrics`` is the gateway's own: its Prometheus metrics (``gateway_metrics``), never
+forwarded upstream nor counted as a request.
 """
 
 from __future__ import annotations
@@ -29,9 +32,11 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 import httpx
+from prometheus_client import CONTENT_TYPE_LATEST
 
 from agent.llm.config import normalise_base_url
 from agent.llm.gateway_cache import ResponseCache, StoredResponse, request_key
+from agent.llm.gateway_metrics import GatewayMetrics, status_error_kind
 from agent.llm.routing import DEFAULT_ROUTING_HEADER
 
 if TYPE_CHECKING:
@@ -42,7 +47,8 @@ log = logging.getLogger(__name__)
 # The session header the workers send when DESKHAND_LLM_ROUTING_HEADER is empty: it keys
 # the cache and is not forwarded upstream.
 PRIVATE_SESSION_HEADER = "X-Deskhand-Session"
-OUTCOME_HEADER = "x-deskhand-gateway"  # miss | joined | hit | pass, on every answer
+OUTCOME_HEADER = "x-deskhand-gateway"  # miss | joined | hit | pass, on every proxied answer
+METRICS_PATH = "/metrics"  # answered by the gateway itself
 _HOP_BY_HOP = frozenset(
     {
         "connection", "keep-alive", "proxy-authenticate", "proxy-authorization", "te",
@@ -117,6 +123,7 @@ class ModelGateway:
         self.config = config
         self.cache = ResponseCache(config.cache_s, config.max_entries, config.max_bytes)
         self.stats = GatewayStats()
+        self.metrics = GatewayMetrics(self.cache)
         self._flights: dict[str, asyncio.Task[StoredResponse]] = {}
         self._http = http or httpx.AsyncClient(
             base_url=config.upstream,
@@ -144,11 +151,28 @@ class ModelGateway:
             ),
             body=body,
         )
+        if scope["path"] == METRICS_PATH:
+            await _send(send, self._metrics(request))
+            return
         response, outcome = await self.respond(request)
         await _send(send, response, outcome)
 
+    def _metrics(self, request: GatewayRequest) -> StoredResponse:
+        """The answer to ``/metrics``: this gateway's metrics, never asked upstream."""
+        if request.method != "GET":
+            headers = (("allow", "GET"), ("content-type", "text/plain; charset=utf-8"))
+            return StoredResponse(405, headers, b"GET /metrics only\n")
+        body = self.metrics.exposition()
+        return StoredResponse(200, (("content-type", CONTENT_TYPE_LATEST),), body)
+
     async def respond(self, request: GatewayRequest) -> tuple[StoredResponse, str]:
-        """The answer to ``request`` and how it was had: miss, joined, hit or pass."""
+        """The answer to ``request`` and how it was had: miss, joined, hit or pass (counted
+        in the metrics under that, or under error when the answer is not a 2xx)."""
+        response, outcome = await self._answer(request)
+        self.metrics.answered(outcome, response.succeeded)
+        return response, outcome
+
+    async def _answer(self, request: GatewayRequest) -> tuple[StoredResponse, str]:
         key = self._key(request)
         if key is None:
             return await self._call(request), "pass"
@@ -188,30 +212,36 @@ class ModelGateway:
         started = time.monotonic()
         deadline_s = self.config.connect_timeout_s + self.config.timeout_s
         try:
-            async with asyncio.timeout(deadline_s):
-                answer = await self._http.request(
-                    request.method,
-                    request.target,
-                    headers=self._forwarded(request),
-                    content=request.body,
-                )
+            with self.metrics.upstream_in_flight.track_inprogress():
+                async with asyncio.timeout(deadline_s):
+                    answer = await self._http.request(
+                        request.method,
+                        request.target,
+                        headers=self._forwarded(request),
+                        content=request.body,
+                    )
         except (httpx.HTTPError, TimeoutError) as error:
             self.stats.errors += 1
             timed_out = isinstance(error, TimeoutError | httpx.TimeoutException)
+            kind = "timeout" if timed_out else "connection"
+            self.metrics.upstream_call(time.monotonic() - started, kind)
             detail = f"timed out after {deadline_s:g} s" if timed_out else _describe(error)
             log.warning(
                 "model gateway: upstream call failed",
                 extra={"target": request.target, "error": detail},
             )
             return _error(504 if timed_out else 502, f"model gateway: upstream {detail}")
-        if not 200 <= answer.status_code < 300:
+        seconds = time.monotonic() - started
+        error_kind = status_error_kind(answer.status_code)
+        if error_kind is not None:
             self.stats.errors += 1
+        self.metrics.upstream_call(seconds, error_kind)
         log.debug(
             "model gateway: upstream answered",
             extra={
                 "target": request.target,
                 "status": answer.status_code,
-                "seconds": round(time.monotonic() - started, 3),
+                "seconds": round(seconds, 3),
             },
         )
         headers = tuple(
@@ -265,14 +295,13 @@ async def _read_body(receive: Receive) -> bytes | None:
             return b"".join(chunks)
 
 
-async def _send(send: Send, response: StoredResponse, outcome: str) -> None:
+async def _send(send: Send, response: StoredResponse, outcome: str | None = None) -> None:
     headers = [
         (name.encode("latin-1"), value.encode("latin-1")) for name, value in response.headers
     ]
-    headers += [
-        (b"content-length", str(len(response.body)).encode()),
-        (OUTCOME_HEADER.encode(), outcome.encode()),
-    ]
+    headers.append((b"content-length", str(len(response.body)).encode()))
+    if outcome is not None:
+        headers.append((OUTCOME_HEADER.encode(), outcome.encode()))
     await send({"type": "http.response.start", "status": response.status, "headers": headers})
     await send({"type": "http.response.body", "body": response.body})
 

@@ -24,9 +24,13 @@ class StoredResponse:
     body: bytes
 
     @property
+    def succeeded(self) -> bool:
+        return 200 <= self.status < 300
+
+    @property
     def cacheable(self) -> bool:
         """Only successes are kept: errors, 429s and timeouts are asked again next time."""
-        return 200 <= self.status < 300
+        return self.succeeded
 
     @property
     def size(self) -> int:
@@ -69,7 +73,7 @@ class ResponseCache:
         return len(self._entries)
 
     def get(self, key: str) -> StoredResponse | None:
-        self._expire()
+        self.expire()
         entry = self._entries.get(key)
         return entry.response if entry is not None else None
 
@@ -80,14 +84,15 @@ class ResponseCache:
         self._drop(key)
         self._entries[key] = _Entry(response, self._clock() + self.ttl_s)
         self.bytes += response.size
-        self._expire()
+        self.expire()
         while self._entries and (
             len(self._entries) > self.max_entries or self.bytes > self.max_bytes
         ):
             self._drop(next(iter(self._entries)))
         return key in self._entries
 
-    def _expire(self) -> None:
+    def expire(self) -> None:
+        """Drop the answers past their time (``get`` and ``put`` do it as they go)."""
         now = self._clock()
         while self._entries:
             key, entry = next(iter(self._entries.items()))

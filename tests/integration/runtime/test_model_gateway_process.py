@@ -128,6 +128,8 @@ def test_a_dead_worker_leaves_the_gateway_alone(supervised: Supervised) -> None:
 
     assert supervised.gateways() == [(gateway_pid, url)]
     assert ask(url, "s").status_code == 200
+    metrics = httpx.get(f"{url}/metrics", timeout=10).text  # the gateway process's own
+    assert 'deskhand_model_gateway_requests_total{outcome="miss"} 1.0' in metrics
 
 
 def test_sigterm_stops_the_workers_then_the_gateway(supervised: Supervised) -> None:

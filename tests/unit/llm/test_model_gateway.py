@@ -12,6 +12,7 @@ from typing import Any
 
 import httpx
 import pytest
+from prometheus_client.parser import text_string_to_metric_families
 
 from agent.background_server import BackgroundServer
 from agent.config.settings import Settings
@@ -74,6 +75,35 @@ def content(response: httpx.Response) -> str:
     return str(response.json()["choices"][0]["message"]["content"])
 
 
+Samples = dict[tuple[str, tuple[tuple[str, str], ...]], float]
+
+
+async def scrape(url: str) -> Samples:
+    """GET /metrics on the gateway: every sample by (name, sorted labels)."""
+    async with httpx.AsyncClient(base_url=url, timeout=10) as http:
+        response = await http.get("/metrics")
+    assert response.status_code == 200
+    assert response.headers["content-type"].startswith("text/plain")
+    assert OUTCOME_HEADER not in response.headers  # not a proxied answer
+    return {
+        (sample.name, tuple(sorted(sample.labels.items()))): sample.value
+        for family in text_string_to_metric_families(response.text)
+        for sample in family.samples
+    }
+
+
+def requests_by_outcome(samples: Samples) -> dict[str, float]:
+    return {
+        dict(labels)["outcome"]: value
+        for (name, labels), value in samples.items()
+        if name == "deskhand_model_gateway_requests_total"
+    }
+
+
+def sample(samples: Samples, name: str, **labels: str) -> float:
+    return samples[(name, tuple(sorted(labels.items())))]
+
+
 async def test_identical_requests_at_once_make_one_upstream_call(
     gateway: Gateway, model: ScriptedModelServer
 ) -> None:
@@ -84,6 +114,74 @@ async def test_identical_requests_at_once_make_one_upstream_call(
     assert first.content == second.content  # the same answer, byte for byte
     assert content(first) == "It ships tomorrow."
     assert sorted(r.headers[OUTCOME_HEADER] for r in (first, second)) == ["joined", "miss"]
+
+
+async def test_its_metrics_count_a_miss_a_join_and_a_hit(
+    gateway: Gateway, model: ScriptedModelServer
+) -> None:
+    before = await scrape(gateway.url)
+    await asyncio.gather(post(gateway.url), post(gateway.url))
+    hit = await post(gateway.url)
+    after = await scrape(gateway.url)
+    again = await scrape(gateway.url)
+
+    assert hit.headers[OUTCOME_HEADER] == "hit"
+    assert requests_by_outcome(before) == dict.fromkeys(
+        ("miss", "joined", "hit", "pass", "error"), 0
+    )
+    assert requests_by_outcome(after) == {"miss": 1, "joined": 1, "hit": 1, "pass": 0, "error": 0}
+    assert requests_by_outcome(again) == requests_by_outcome(after)  # scrapes are not counted
+    latency = "deskhand_model_gateway_upstream_seconds"
+    assert sample(after, f"{latency}_count", result="ok") == 1
+    assert sample(after, f"{latency}_sum", result="ok") >= 0.5  # the model takes 0.6 s
+    assert sample(after, f"{latency}_bucket", result="ok", le="0.5") == 0
+    assert sample(after, f"{latency}_count", result="error") == 0
+    assert sample(after, "deskhand_model_gateway_upstream_in_flight") == 0
+    assert sample(after, "deskhand_model_gateway_cache_entries") == 1
+    assert sample(after, "deskhand_model_gateway_cache_bytes") == gateway.app.cache.bytes > 0
+    assert ("process_resident_memory_bytes", ()) in after  # the gateway process's own
+    assert chat_calls(model) == 1  # /metrics was answered by the gateway, not asked upstream
+
+
+async def test_its_metrics_show_upstream_errors_by_kind(model: ScriptedModelServer) -> None:
+    model.set_script(
+        [
+            ScriptedResponse(quirks=Quirks(status=500)),
+            ScriptedResponse(quirks=Quirks(status=429)),
+        ]
+    )
+    with start_gateway(model) as gateway:
+        failed = await post(gateway.url)
+        limited = await post(gateway.url, session=None)
+        samples = await scrape(gateway.url)
+        async with httpx.AsyncClient(base_url=gateway.url) as http:
+            posted = await http.post("/metrics")
+
+    assert (failed.status_code, limited.status_code) == (500, 429)
+    assert failed.headers[OUTCOME_HEADER] == "miss" and limited.headers[OUTCOME_HEADER] == "pass"
+    assert requests_by_outcome(samples) == {"miss": 0, "joined": 0, "hit": 0, "pass": 0, "error": 2}
+    errors = "deskhand_model_gateway_upstream_errors_total"
+    assert sample(samples, errors, kind="5xx") == 1
+    assert sample(samples, errors, kind="4xx") == 1
+    assert (
+        sample(samples, errors, kind="timeout") == sample(samples, errors, kind="connection") == 0
+    )
+    assert sample(samples, "deskhand_model_gateway_upstream_seconds_count", result="error") == 2
+    assert sample(samples, "deskhand_model_gateway_cache_entries") == 0
+    assert posted.status_code == 405 and posted.headers["allow"] == "GET"
+
+
+async def test_its_metrics_show_a_connection_failure() -> None:
+    with ScriptedModelServer() as gone:
+        upstream = gone.base_url  # a port nobody listens on once it stopped
+    app = ModelGateway(GatewayConfig(upstream=upstream, connect_timeout_s=2))
+    with BackgroundServer(app, name="model-gateway") as server:
+        failed = await post(server.base_url)
+        samples = await scrape(server.base_url)
+
+    assert failed.status_code == 502
+    assert sample(samples, "deskhand_model_gateway_upstream_errors_total", kind="connection") == 1
+    assert requests_by_outcome(samples)["error"] == 1
 
 
 async def test_an_answer_whose_asker_went_away_is_kept_for_its_retry(
@@ -184,10 +282,14 @@ async def test_an_upstream_call_past_its_timeout_answers_504_and_is_not_kept(
         slow = await post(gateway.url)
         model.set_responder(lambda body: ScriptedResponse(content="ok", quirks=Quirks(latency_s=0)))
         retried = await post(gateway.url)
+        samples = await scrape(gateway.url)
 
         assert slow.status_code == 504
         assert "timed out" in slow.json()["error"]["message"]
         assert retried.status_code == 200 and retried.headers[OUTCOME_HEADER] == "miss"
+        errors = "deskhand_model_gateway_upstream_errors_total"
+        assert sample(samples, errors, kind="timeout") == 1
+        assert requests_by_outcome(samples)["error"] == requests_by_outcome(samples)["miss"] == 1
 
 
 async def test_the_chat_client_through_the_gateway_plain_and_streamed(
