@@ -8,6 +8,9 @@ STAMP := $(VENV)/.installed
 TORCH_SPEC ?= torch==2.13.0
 TORCH_INDEX_URL ?=
 TORCH_INDEX := $(if $(TORCH_INDEX_URL),--index-url $(TORCH_INDEX_URL),)
+# Test processes side by side (pytest-xdist): most tests wait on servers and subprocesses,
+# so four keep two cores busy. make test TEST_WORKERS=0 runs them in this process, in order.
+TEST_WORKERS ?= 4
 
 .PHONY: run test lint format install clean
 
@@ -26,7 +29,7 @@ run: install
 	DESKHAND_DEMO_SHOP=$${DESKHAND_DEMO_SHOP:-true} DESKHAND_LOG_JSON=$${DESKHAND_LOG_JSON:-false} $(BIN)/deskhand serve
 
 test: install
-	$(BIN)/python -m pytest
+	$(BIN)/python -m pytest -n $(TEST_WORKERS)
 
 lint: install
 	$(BIN)/ruff check .

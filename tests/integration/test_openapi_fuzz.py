@@ -48,7 +48,7 @@ from tests.support.redis_server import free_port
 from tests.support.signers import sign
 from tools.signing.standard_webhooks import generate_secret
 
-pytestmark = pytest.mark.slow
+pytestmark = [pytest.mark.slow, pytest.mark.timeout(900)]  # 3,000 cases: 40 s to 2 min
 
 WEBHOOK = "/webhooks/{tenant}/{channel}"
 API_TOKEN = "fuzz-api-token-0123456789"
