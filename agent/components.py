@@ -4,10 +4,11 @@ import asyncio
 import logging
 from collections.abc import Sequence
 from contextlib import AsyncExitStack
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 import httpx
+from redis.exceptions import RedisClusterException, RedisError
 
 from agent.admin.directory import DirectoryUpdates
 from agent.channel_delivery import ChannelDelivery
@@ -26,6 +27,7 @@ from agent.llm.types import ChatMessage
 from agent.queue_depth import refresh_forever
 from agent.retention import sweep_forever
 from agent.runtime.factory import Runtime, open_runtime
+from agent.runtime.redis_connection import RedisOptions, open_sync_redis, unreachable
 from agent.runtime.worker import PoolConfig, WorkerPool
 from agent.sunshine_delivery import SunshineDelivery
 from agent.tenant_helpdesks import TenantHelpdesks
@@ -34,10 +36,15 @@ from agent.turns import TurnProcessor
 from agent.webhook_rejections import RejectionTally
 from knowledge.retriever import RetrievalResult, Retriever
 from knowledge.store import KnowledgeStore
+from knowledge.vector_cache import RedisVectorCache, fail_fast
 from tools.delivery.generic_callback import GenericCallbackClient
+from tools.http_tools.pool import HttpPool
 from tools.retry import RetryPolicy
+from tools.tls import default_tls_context
 
 log = logging.getLogger(__name__)
+
+QUERY_VECTOR_TIMEOUT_S = 0.5  # the shared query-vector cache: a miss beats a wait
 
 
 @dataclass
@@ -53,7 +60,8 @@ class Components:
     turns: TurnProcessor
     http: httpx.AsyncClient
     helpdesks: TenantHelpdesks
-    resources: AsyncExitStack  # the runtime and the checkpointer, closed in reverse
+    resources: AsyncExitStack  # runtime, checkpointer, query-vector client; closed in reverse
+    tool_connections: HttpPool  # the HTTP tools' connections, shared by every tenant
     rejections: RejectionTally = field(default_factory=RejectionTally)  # webhook refusals
 
     @classmethod
@@ -71,9 +79,9 @@ class Components:
     async def _open_with(
         cls, settings: Settings, tenants: TenantRegistry, helpdesks: TenantHelpdesks
     ) -> "Components":
-        tools = TenantTools.load(tenants, tools_environ(settings), helpdesks)
+        tool_connections = HttpPool()
+        tools = TenantTools.load(tenants, tools_environ(settings), helpdesks, tool_connections)
         knowledge = KnowledgeStore.open(knowledge_config(settings))
-        retriever = Retriever(knowledge)
         config = llm_config(settings)
         runtime = await open_runtime(settings)
         resources = AsyncExitStack()
@@ -84,10 +92,13 @@ class Components:
             await resources.aclose()
             raise
         # Nothing below can fail: nothing left to leak.
+        retriever = Retriever(
+            knowledge, vector_cache=shared_query_vectors(settings, runtime, resources)
+        )
         llm = ChatClient(config) if config else None
         deps = GraphDeps(tenants, _retrieve_with(retriever), tools, llm)
         graph = build_graph(deps, checkpointer)
-        http = httpx.AsyncClient()
+        http = httpx.AsyncClient(verify=default_tls_context())
         callback = GenericCallbackClient(
             http,
             timeout_s=settings.callback_timeout_s,
@@ -119,6 +130,7 @@ class Components:
             http=http,
             helpdesks=helpdesks,
             resources=resources,
+            tool_connections=tool_connections,
         )
 
     async def work(self, stop: asyncio.Event, holder: str | None = None) -> None:
@@ -149,6 +161,7 @@ class Components:
         if self.llm is not None:
             await self.llm.aclose()
         await self.http.aclose()
+        await self.tool_connections.aclose()
         await self.resources.aclose()
         await self.helpdesks.aclose()
 
@@ -174,6 +187,28 @@ def channel_delivery(
     routes["generic"] = GenericDelivery(tenants, callback)
     routes["sunshine"] = SunshineDelivery(tenants, http)
     return ChannelDelivery(routes)
+
+
+def shared_query_vectors(
+    settings: Settings, runtime: Runtime, resources: AsyncExitStack
+) -> RedisVectorCache | None:
+    """On Redis, the query-vector cache of every worker process, on a sync client of its own
+    (closed with ``resources``) that waits at most QUERY_VECTOR_TIMEOUT_S and never retries.
+    None in embedded mode, or if it cannot be opened (a warning): each process keeps its own.
+    """
+    if runtime.redis is None:
+        return None
+    options = replace(RedisOptions.from_settings(settings), timeout_s=QUERY_VECTOR_TIMEOUT_S)
+    try:
+        client = open_sync_redis(options)  # a Redis Cluster is asked for its nodes now
+    except (RedisError, RedisClusterException, OSError) as error:
+        log.warning(
+            "query vectors are not shared between processes: %s", unreachable(options, error)
+        )
+        return None
+    fail_fast(client, QUERY_VECTOR_TIMEOUT_S)
+    resources.callback(client.close)
+    return RedisVectorCache(client, settings.redis_prefix)
 
 
 def _retrieve_with(retriever: Retriever) -> GraphRetriever:

@@ -17,6 +17,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from knowledge.bm25 import Bm25Indexes
+from knowledge.embeddings import model_slug
 from knowledge.fusion import reciprocal_rank_fusion
 from knowledge.query import Turn, query_parts
 from knowledge.query_vectors import QueryEmbedder
@@ -24,6 +25,7 @@ from knowledge.records import StoredChunk, Vector
 from knowledge.rerank import Reranker, probability
 from knowledge.store import KnowledgeStore
 from knowledge.types import HEADING_SEPARATOR, Passage
+from knowledge.vector_cache import VectorCache
 
 logger = logging.getLogger(__name__)
 
@@ -63,6 +65,7 @@ class Retriever:
         candidates: int = DEFAULT_CANDIDATES,
         rerank_candidates: int = DEFAULT_RERANK_CANDIDATES,
         refresh_s: float = 1.0,
+        vector_cache: VectorCache | None = None,
     ) -> None:
         """``reranker`` defaults to the one the store's config names (none: no reranking).
 
@@ -70,6 +73,8 @@ class Retriever:
         ``k`` asked for); a reranker reorders the best ``rerank_candidates`` after fusion.
         The BM25 indexes are saved beside an embedded store, kept in memory otherwise,
         and checked against their collection at most every ``refresh_s`` seconds.
+        ``vector_cache`` keeps the query messages' vectors for every process that shares
+        it (besides this process's own cache; see ``knowledge.query_vectors``).
         """
         config = store.config
         if reranker is None and config.reranker_model:
@@ -80,15 +85,19 @@ class Retriever:
         self._candidates = candidates
         self._rerank_candidates = rerank_candidates
         self._indexes = Bm25Indexes(store, directory, refresh_s)
-        self._queries = QueryEmbedder(store.embeddings.embed)
+        self._queries = QueryEmbedder(
+            store.embeddings.embed, shared=vector_cache, model=model_slug(config.embedding_model)
+        )
 
     @property
     def reranker(self) -> Reranker | None:
         return self._reranker
 
     def warm_up(self) -> None:
-        """Load the embedding model, and the reranker if there is one."""
+        """Load the embedding model (and learn its dimension, for a shared vector cache),
+        and the reranker if there is one."""
         self._store.warm_up()
+        self._queries.warm_up()
         if self._reranker is not None:
             self._reranker.warm_up()
 
