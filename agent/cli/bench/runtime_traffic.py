@@ -17,7 +17,7 @@ from typing import Any
 
 import httpx
 from starlette.applications import Starlette
-from starlette.requests import Request
+from starlette.requests import ClientDisconnect, Request
 from starlette.responses import JSONResponse
 from starlette.routing import Route
 
@@ -133,7 +133,10 @@ def receiver_app(ledger: Ledger, loop: asyncio.AbstractEventLoop, secrets: list[
 
     async def receive(request: Request) -> JSONResponse:
         at = time.perf_counter()
-        body = await request.body()
+        try:
+            body = await request.body()
+        except ClientDisconnect:  # a worker killed mid-delivery: its outbox sends it again
+            return JSONResponse({"error": "the sender went away"}, status_code=400)
         try:
             webhook_id = verify(secrets, request.headers, body)
         except SignatureError as error:
