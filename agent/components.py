@@ -11,8 +11,10 @@ import httpx
 from redis.exceptions import RedisClusterException, RedisError
 
 from agent.admin.directory import DirectoryUpdates
+from agent.bot_reload import follow_reloads, reload_bot
 from agent.channel_delivery import ChannelDelivery
 from agent.checkpoints import open_checkpointer
+from agent.config.botfile import BotConfig
 from agent.config.channels import HELPDESK_CHANNELS
 from agent.config.derived import knowledge_config, llm_config
 from agent.config.settings import Settings
@@ -144,7 +146,18 @@ class Components:
                 self.runtime.mailboxes, forget, idle_s, stop, directory=self.runtime.directory
             ),
             refresh_forever(self.runtime.mailboxes, stop),
+            self.follow_reloads(stop),
         )
+
+    def reload_bot(self, tenant: str) -> BotConfig:
+        """Read the tenant's bot file again and use it, tools included (agent.bot_reload)."""
+        return reload_bot(self.tenants, self.tools, tenant, tools_environ(self.settings))
+
+    async def follow_reloads(self, stop: asyncio.Event) -> None:
+        """On Redis, reload the bot files other processes reloaded, until ``stop``; in
+        embedded mode the one process already did."""
+        if self.runtime.redis is not None:
+            await follow_reloads(self.runtime.bot_generations, self.reload_bot, stop)
 
     def worker_pool(self, holder: str | None = None) -> WorkerPool:
         settings = self.settings

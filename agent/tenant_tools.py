@@ -41,8 +41,16 @@ def tools_environ(settings: Settings) -> dict[str, str]:
 class TenantTools:
     """Tenant id → that tenant's ToolRegistry."""
 
-    def __init__(self, registries: Mapping[str, ToolRegistry]) -> None:
+    def __init__(
+        self,
+        registries: Mapping[str, ToolRegistry],
+        available: Mapping[str, list[Tool[Any]]] | None = None,
+    ) -> None:
+        """``available``: every tool each tenant could enable (default: its registry's)."""
         self._registries = dict(registries)
+        self._available = dict(
+            available or {t: [r.get(n) for n in r.names] for t, r in registries.items()}
+        )
 
     @classmethod
     def load(
@@ -55,6 +63,7 @@ class TenantTools:
         """Every tenant's registry; ConfigError naming the file and field on any problem.
         Every tenant's HTTP tools share ``pool``'s connections (None: a pool of their own)."""
         registries = {}
+        available = {}
         shared = pool or HttpPool()
         for tenant in tenants.tenants:
             bot = tenants.get(tenant)
@@ -62,17 +71,32 @@ class TenantTools:
             builtin = builtin_tools(helpdesk, bot.helpdesk.tool_timeout_s)
             declared = _http_tools(bot, tenants, environ, shared)
             _check_no_clash(builtin, declared, bot, tenants)
-            available = [*builtin, *declared]
-            check_enabled_tools(bot, tenants.source(tenant), {t.name for t in available})
-            registries[tenant] = ToolRegistry(t for t in available if t.name in bot.tools)
-            check_intent_tools(bot, registries[tenant], tenants.source(tenant))
-        return cls(registries)
+            available[tenant] = [*builtin, *declared]
+            registries[tenant] = _enabled(bot, available[tenant], tenants)
+        return cls(registries, available)
+
+    def known(self, tenant: str) -> set[str]:
+        """The names of every tool the tenant's bot file may enable."""
+        return {tool.name for tool in self._available.get(tenant, [])}
+
+    def apply(self, bot: BotConfig, tenants: TenantRegistry) -> None:
+        """Enable exactly the tools ``bot`` names, from those built at start-up (a reloaded
+        bot file); ConfigError, and nothing changes, if it names one that does not exist."""
+        registry = _enabled(bot, self._available.get(bot.tenant, []), tenants)
+        self._registries = {**self._registries, bot.tenant: registry}
 
     def get(self, tenant: str) -> ToolRegistry:
         registry = self._registries.get(tenant)
         if registry is None:
             raise UnknownTenant(tenant)
         return registry
+
+
+def _enabled(bot: BotConfig, available: list[Tool[Any]], tenants: TenantRegistry) -> ToolRegistry:
+    check_enabled_tools(bot, tenants.source(bot.tenant), {t.name for t in available})
+    registry = ToolRegistry(t for t in available if t.name in bot.tools)
+    check_intent_tools(bot, registry, tenants.source(bot.tenant))
+    return registry
 
 
 def _http_tools(

@@ -141,12 +141,15 @@ async def validate_bot(tenant: str, request: Request) -> JSONResponse:
 )
 async def reload_bot(tenant: str, request: Request) -> Any:
     """Read the tenant's bot file from disk again and use it for the next turns, without
-    a restart (its tools file and helpdesk connection stay as started). An invalid file
-    changes nothing: 422. Admin role; audited as ``config.reload``."""
+    a restart, in every API and worker process (each reads it from its own disk within a
+    few seconds); the tools it enables among those started with (its tools file and
+    helpdesk connection stay as started). An invalid file changes nothing: 422. Admin
+    role; audited as ``config.reload``."""
     principal = await _admin_of(request, tenant)
-    registry = components(request).tenants
+    parts = components(request)
+    registry = parts.tenants
     try:
-        bot = registry.reload(tenant)
+        bot = parts.reload_bot(tenant)
     except ConfigError as error:
         lines = [line.strip() for line in str(error).splitlines()[1:] if line.strip()]
         problems = [
@@ -155,9 +158,9 @@ async def reload_bot(tenant: str, request: Request) -> Any:
         ]
         await audit(request, principal, "config.reload", tenant, {"ok": False, "error": str(error)})
         return JSONResponse({"error": str(error), "problems": problems}, status_code=422)
-    await audit(
-        request, principal, "config.reload", tenant, {"ok": True, "source": registry.source(tenant)}
-    )
+    generation = await parts.runtime.bot_generations.bump(tenant)  # the other processes follow
+    detail = {"ok": True, "source": registry.source(tenant), "generation": generation}
+    await audit(request, principal, "config.reload", tenant, detail)
     return {"tenant": tenant, "reloaded": True, "bot": bot_file(bot)}
 
 

@@ -53,6 +53,8 @@ def create_app(settings: Settings, run_workers_in_process: bool = True) -> FastA
         )
         if run_workers_in_process:
             background.append(asyncio.create_task(parts.work(stop)))
+        else:  # the workers follow bot-file reloads themselves; this process too
+            background.append(asyncio.create_task(parts.follow_reloads(stop)))
         await _report_model(parts)
         try:
             yield

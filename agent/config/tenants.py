@@ -61,12 +61,28 @@ class TenantRegistry:
         invalid file raises ConfigError and the old bot stays. Parts built from the bot
         at start-up (its tools file, its helpdesk client) keep their old settings.
         """
+        bot = self.read(tenant, known_tools, environ)
+        self.use(bot)
+        return bot
+
+    def read(
+        self,
+        tenant: str,
+        known_tools: set[str] | None = None,
+        environ: Mapping[str, str] | None = None,
+    ) -> BotConfig:
+        """The tenant's bot file as it is on disk now, validated; nothing changes here
+        (``use`` it). ConfigError naming the file and field when it is invalid."""
         path = self._sources.get(tenant)
         if path is None:
             raise UnknownTenant(tenant)
-        bot = load_bot_file(path, known_tools, environ)
-        self._bots = {**self._bots, tenant: bot}
-        return bot
+        return load_bot_file(path, known_tools, environ)
+
+    def use(self, bot: BotConfig) -> None:
+        """Answer ``bot`` for its tenant from now on (one dict assignment)."""
+        if bot.tenant not in self._sources:
+            raise UnknownTenant(bot.tenant)
+        self._bots = {**self._bots, bot.tenant: bot}
 
     def source_path(self, tenant: str) -> Path | None:
         return self._sources.get(tenant)

@@ -5,6 +5,11 @@ from dataclasses import dataclass, field
 
 from agent.config.settings import Settings
 from agent.runtime.admin_stores import AuditLog, TokenStore
+from agent.runtime.config_generations import (
+    ConfigGenerations,
+    MemoryConfigGenerations,
+    RedisConfigGenerations,
+)
 from agent.runtime.directory import ConversationDirectory
 from agent.runtime.knowledge_jobs import KnowledgeJobStore
 from agent.runtime.limits import MemoryUsageMeter, RedisUsageMeter, UsageMeter
@@ -43,6 +48,7 @@ class Runtime:
     stats: StatsStore  # per-minute turn and webhook counts, for /admin/v1/stats
     directory: ConversationDirectory  # a summary per conversation, for operators to list
     knowledge_jobs: KnowledgeJobStore  # ingest/reindex jobs, readable from every replica
+    bot_generations: ConfigGenerations  # bot-file reloads, followed by every process
     redis: AsyncRedis | None = None  # the shared client, in Redis mode
     _closers: list[Step] = field(default_factory=list)
     _pingers: list[Step] = field(default_factory=list)
@@ -86,6 +92,7 @@ async def _open_embedded(settings: Settings) -> Runtime:
         stats=stats,
         directory=directory,
         knowledge_jobs=knowledge_jobs,
+        bot_generations=MemoryConfigGenerations(),
         _closers=[database.close],
         _pingers=[database.ping],
     )
@@ -117,6 +124,7 @@ async def _open_redis(settings: Settings) -> Runtime:
         stats=RedisStats(client, keys, retention_s),
         directory=RedisDirectory(client, keys, retention_s),
         knowledge_jobs=RedisKnowledgeJobs(client, keys),
+        bot_generations=RedisConfigGenerations(client, keys),
         redis=client,
         _closers=[client.aclose],
         _pingers=[check],

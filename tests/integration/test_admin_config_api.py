@@ -123,6 +123,26 @@ async def test_reload_uses_the_new_file_and_keeps_the_old_on_error(
     assert outcomes == [False, True]
 
 
+async def test_a_reload_enables_exactly_the_tools_the_new_file_names(
+    admin: AdminApp, tmp_path: Path
+) -> None:
+    http = admin.http
+    path = tmp_path / "tenants" / "demo.yaml"
+    started = admin.parts.tools.get("demo").names
+    assert "cancel_order" in started
+    fewer = sorted(started - {"cancel_order"})
+    path.write_text(bot_yaml(tmp_path, tools=fewer))
+    reloaded = await http.post("/admin/v1/config/tenants/demo/reload", headers=admin.auth("admin"))
+    assert reloaded.status_code == 200, reloaded.text
+    assert admin.parts.tools.get("demo").names == set(fewer)  # no longer callable
+
+    path.write_text(bot_yaml(tmp_path, tools=[*fewer, "launch_rockets"]))
+    failed = await http.post("/admin/v1/config/tenants/demo/reload", headers=admin.auth("admin"))
+    assert failed.status_code == 422 and "launch_rockets" in failed.json()["error"]
+    assert admin.parts.tools.get("demo").names == set(fewer)
+    assert set(admin.parts.tenants.get("demo").tools) == set(fewer)
+
+
 async def test_dependencies_show_the_model_circuit(admin: AdminApp) -> None:
     response = await admin.http.get("/admin/v1/health", headers=admin.auth("viewer"))
     assert response.status_code == 200
