@@ -38,7 +38,7 @@ from agent.turns import TurnProcessor
 from agent.webhook_rejections import RejectionTally
 from knowledge.retriever import RetrievalResult, Retriever
 from knowledge.store import KnowledgeStore
-from knowledge.vector_cache import RedisVectorCache, fail_fast
+from knowledge.vector_cache import RedisVectorCache
 from tools.delivery.generic_callback import GenericCallbackClient
 from tools.http_tools.pool import HttpPool
 from tools.retry import RetryPolicy
@@ -211,7 +211,9 @@ def shared_query_vectors(
     """
     if runtime.redis is None:
         return None
-    options = replace(RedisOptions.from_settings(settings), timeout_s=QUERY_VECTOR_TIMEOUT_S)
+    options = replace(
+        RedisOptions.from_settings(settings), timeout_s=QUERY_VECTOR_TIMEOUT_S, fail_fast=True
+    )
     try:
         client = open_sync_redis(options)  # a Redis Cluster is asked for its nodes now
     except (RedisError, RedisClusterException, OSError) as error:
@@ -219,7 +221,6 @@ def shared_query_vectors(
             "query vectors are not shared between processes: %s", unreachable(options, error)
         )
         return None
-    fail_fast(client, QUERY_VECTOR_TIMEOUT_S)
     resources.callback(client.close)
     return RedisVectorCache(client, settings.redis_prefix)
 

@@ -23,9 +23,7 @@ from typing import Protocol
 import numpy as np
 import redis
 import redis.cluster
-from redis.backoff import NoBackoff
 from redis.exceptions import RedisClusterException, RedisError
-from redis.retry import Retry
 
 log = logging.getLogger(__name__)
 
@@ -91,8 +89,9 @@ class RedisVectorCache:
     """Vectors in Redis under ``<prefix>qvec:<key>``, each kept ``ttl_s`` seconds.
 
     ``client`` is a sync redis-py client (``Redis`` or ``RedisCluster``, answering bytes) of
-    the cache's own, best with short timeouts and no retries (``fail_fast``). A read and a
-    write are each one pipeline, not a transaction: the keys may lie on any Cluster slot.
+    the cache's own, best with short timeouts and no retries (deskhand opens it with
+    ``RedisOptions(fail_fast=True)``). A read and a write are each one pipeline, not a
+    transaction: the keys may lie on any Cluster slot.
     """
 
     def __init__(self, client: RedisClient, prefix: str, ttl_s: int = DEFAULT_TTL_S) -> None:
@@ -151,22 +150,3 @@ def _decoded(value: object) -> np.ndarray | None:
     if not isinstance(value, bytes) or not value or len(value) % _FLOAT32.itemsize:
         return None
     return usable(np.frombuffer(value, dtype=_FLOAT32).astype(np.float32))  # a copy: writable
-
-
-def fail_fast(client: RedisClient, timeout_s: float) -> None:
-    """Make a new ``client`` give up after ``timeout_s`` on connecting and on reading, and
-    never retry: a cache would rather miss than keep a turn waiting.
-
-    For a client of its own, before its first command (a ``RedisCluster`` has asked for its
-    nodes already: their idle connections are dropped, to reconnect with the new limits).
-    """
-    client.set_retry(Retry(NoBackoff(), 0))
-    limits = {"socket_timeout": timeout_s, "socket_connect_timeout": timeout_s}
-    client.get_connection_kwargs().update(limits)
-    if isinstance(client, redis.cluster.RedisCluster):
-        for node in client.get_nodes():  # type: ignore[no-untyped-call]
-            if node.redis_connection is not None:
-                pool = node.redis_connection.connection_pool
-                pool.connection_kwargs.update(limits)
-                pool.disconnect()
-                pool.reset()

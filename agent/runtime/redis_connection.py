@@ -22,8 +22,11 @@ import redis.sentinel
 from redis.asyncio import Redis
 from redis.asyncio.cluster import RedisCluster
 from redis.asyncio.connection import parse_url
+from redis.asyncio.retry import Retry as AsyncRetry
 from redis.asyncio.sentinel import Sentinel
+from redis.backoff import NoBackoff
 from redis.exceptions import RedisClusterException, RedisError
+from redis.retry import Retry as SyncRetry
 
 from agent.config.settings import Settings
 from agent.errors import ConfigError, DependencyUnavailable
@@ -52,6 +55,9 @@ class RedisOptions:
     tls_cert_file: Path | None = None
     tls_key_file: Path | None = None
     tls_verify: bool = True
+    # A client that would rather fail than wait (a cache): every read gives up after
+    # timeout_s, with no margin for blocking reads, and nothing is retried.
+    fail_fast: bool = False
 
     def __post_init__(self) -> None:
         _validate(self)
@@ -182,9 +188,10 @@ def _validate_tls(options: RedisOptions) -> None:
 
 
 def _socket_kwargs(options: RedisOptions) -> dict[str, Any]:
+    margin = 0 if options.fail_fast else BLOCKING_READ_MARGIN_S
     return {
         "socket_connect_timeout": options.timeout_s,
-        "socket_timeout": options.timeout_s + BLOCKING_READ_MARGIN_S,
+        "socket_timeout": options.timeout_s + margin,
     }
 
 
@@ -200,10 +207,15 @@ def _tls_kwargs(options: RedisOptions) -> dict[str, Any]:
     }
 
 
-def _client_kwargs(options: RedisOptions, decode_responses: bool) -> dict[str, Any]:
+def _client_kwargs(
+    options: RedisOptions, decode_responses: bool, asyncio: bool = True
+) -> dict[str, Any]:
+    retry = AsyncRetry(NoBackoff(), 0) if asyncio else SyncRetry(NoBackoff(), 0)
+    never_retry = {"retry": retry} if options.fail_fast else {}
     return {
         **_socket_kwargs(options),
         **_tls_kwargs(options),
+        **never_retry,
         "max_connections": options.pool_size,
         "health_check_interval": HEALTH_CHECK_INTERVAL_S,
         "decode_responses": decode_responses,
@@ -216,13 +228,15 @@ def _sentinel_kwargs(options: RedisOptions) -> dict[str, Any]:
     return {**_socket_kwargs(options), **tls}
 
 
-def _master_kwargs(options: RedisOptions, decode_responses: bool) -> dict[str, Any]:
+def _master_kwargs(
+    options: RedisOptions, decode_responses: bool, asyncio: bool = True
+) -> dict[str, Any]:
     """Credentials and database come from the URL; its host is not used."""
     parsed = parse_url(options.url)
     auth = {key: parsed.get(key) for key in ("username", "password") if parsed.get(key)}
     tls = {"ssl": True} if options.tls else {}
     return {
-        **_client_kwargs(options, decode_responses),
+        **_client_kwargs(options, decode_responses, asyncio),
         **auth,
         **tls,
         "db": int(parsed.get("db") or 0),
@@ -276,7 +290,7 @@ def open_sync_redis(options: RedisOptions, *, decode_responses: bool = False) ->
     """The blocking twin of ``open_async_redis`` (LangGraph's sync checkpointer API)."""
     if options.mode == "cluster":
         return redis.cluster.RedisCluster.from_url(
-            options.url, **_client_kwargs(options, decode_responses)
+            options.url, **_client_kwargs(options, decode_responses, asyncio=False)
         )
     if options.mode == "sentinel":
         sentinel = redis.sentinel.Sentinel(  # type: ignore[no-untyped-call]
@@ -285,11 +299,13 @@ def open_sync_redis(options: RedisOptions, *, decode_responses: bool = False) ->
         master = sentinel.master_for(  # type: ignore[no-untyped-call]
             options.sentinel_master,
             redis_class=_SyncSentinelMaster,
-            **_master_kwargs(options, decode_responses),
+            **_master_kwargs(options, decode_responses, asyncio=False),
         )
         assert isinstance(master, redis.Redis)
         return master
-    return redis.Redis.from_url(options.url, **_client_kwargs(options, decode_responses))
+    return redis.Redis.from_url(
+        options.url, **_client_kwargs(options, decode_responses, asyncio=False)
+    )
 
 
 # --- reachability --------------------------------------------------------------------------

@@ -12,16 +12,14 @@ from dataclasses import dataclass
 
 import numpy as np
 import pytest
-import redis
-import redis.cluster
 
+from agent.runtime.redis_connection import RedisOptions, open_sync_redis
 from knowledge.vector_cache import (
     DEFAULT_TTL_S,
     MemoryVectorCache,
     RedisClient,
     RedisVectorCache,
     VectorCache,
-    fail_fast,
     vector_key,
 )
 from tests.support.redis_server import free_port
@@ -38,6 +36,12 @@ class Backend:
     redis_key: Callable[[str], str] | None = None
 
 
+def quick_client(url: str, cluster: bool = False) -> RedisClient:
+    """A client as deskhand opens the cache's: TIMEOUT_S at most per read, no retries."""
+    options = RedisOptions(url=url, timeout_s=TIMEOUT_S, cluster=cluster, fail_fast=True)
+    return open_sync_redis(options)
+
+
 @pytest.fixture(
     params=[
         "memory",
@@ -51,12 +55,11 @@ def backend(request: pytest.FixtureRequest) -> Iterator[Backend]:
         return
     client: RedisClient
     if request.param == "redis-cluster":
-        client = redis.cluster.RedisCluster.from_url(request.getfixturevalue("redis_cluster_url"))
+        client = quick_client(request.getfixturevalue("redis_cluster_url"), cluster=True)
         prefix = f"deskhand-test-{uuid.uuid4().hex[:12]}:"  # a throwaway cluster
     else:
-        client = redis.Redis.from_url(request.getfixturevalue("redis_url"))
+        client = quick_client(request.getfixturevalue("redis_url"))
         prefix = request.getfixturevalue("redis_prefix")
-    fail_fast(client, TIMEOUT_S)
     cache = RedisVectorCache(client, prefix)
     yield Backend(cache, client, cache.redis_key)
     client.close()
@@ -178,8 +181,7 @@ def test_the_memory_cache_forgets_the_least_recently_used() -> None:
 
 
 def unreachable_cache() -> RedisVectorCache:
-    client = redis.Redis(port=free_port())  # nothing listens there
-    fail_fast(client, TIMEOUT_S)
+    client = quick_client(f"redis://127.0.0.1:{free_port()}/0")  # nothing listens there
     return RedisVectorCache(client, "deskhand-test-unreachable:")
 
 
@@ -224,8 +226,7 @@ def silent_server() -> Iterator[int]:
 
 
 def test_a_redis_that_does_not_answer_costs_at_most_the_timeout(silent_server: int) -> None:
-    client = redis.Redis(port=silent_server, socket_timeout=30)  # as open_sync_redis gives
-    fail_fast(client, TIMEOUT_S)
+    client = quick_client(f"redis://127.0.0.1:{silent_server}/0")
     cache = RedisVectorCache(client, "deskhand-test-silent:")
     (a,) = keys(1)
     started = time.monotonic()

@@ -14,9 +14,10 @@ import redis
 from agent.components import shared_query_vectors
 from agent.config.settings import Settings
 from agent.runtime.factory import open_runtime
+from agent.runtime.redis_connection import RedisOptions, open_sync_redis
 from knowledge import Document, KnowledgeConfig, KnowledgeStore, Retriever
 from knowledge.query_vectors import DIMENSION_PROBE, QueryEmbedder
-from knowledge.vector_cache import RedisVectorCache, fail_fast, vector_key
+from knowledge.vector_cache import RedisVectorCache, vector_key
 from tests.support.redis_server import free_port
 
 pytestmark = pytest.mark.redis
@@ -46,9 +47,8 @@ def _fake_vector(text: str) -> np.ndarray:
 @pytest.fixture
 def clients(redis_url: str) -> Iterator[list[redis.Redis]]:
     """A client per "process" (each process opens its own)."""
-    opened = [redis.Redis.from_url(redis_url) for _ in range(2)]
-    for client in opened:
-        fail_fast(client, 0.5)
+    options = RedisOptions(url=redis_url, timeout_s=0.5, fail_fast=True)
+    opened = [open_sync_redis(options) for _ in range(2)]
     yield opened
     for client in opened:
         client.close()
@@ -125,8 +125,8 @@ def test_a_shared_vector_of_another_length_is_embedded_again(
 def test_with_redis_unreachable_the_vector_is_embedded_and_a_warning_logged(
     caplog: pytest.LogCaptureFixture,
 ) -> None:
-    client = redis.Redis(port=free_port())  # a closed port
-    fail_fast(client, 0.5)
+    options = RedisOptions(url=f"redis://127.0.0.1:{free_port()}/0", timeout_s=0.5, fail_fast=True)
+    client = open_sync_redis(options)  # a closed port
     queries, embed = embedder(client, "deskhand-test-unreachable:")
     with caplog.at_level(logging.WARNING, logger="knowledge.vector_cache"):
         vector = queries.vector(SECOND_TURN)

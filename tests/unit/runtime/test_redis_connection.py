@@ -148,6 +148,21 @@ def test_standalone_client_settings() -> None:
     assert kwargs["health_check_interval"] == 30 and kwargs["db"] == 1
 
 
+def test_a_fail_fast_client_reads_within_its_timeout_and_never_retries() -> None:
+    """For a cache: no margin for blocking reads, no retry (sync and asyncio alike)."""
+    options = RedisOptions("redis://h:6379/1", timeout_s=0.5, fail_fast=True)
+    sync = open_sync_redis(options)
+    assert isinstance(sync, redis.Redis)
+    kwargs = sync.connection_pool.connection_kwargs
+    assert (kwargs["socket_connect_timeout"], kwargs["socket_timeout"]) == (0.5, 0.5)
+    assert kwargs["retry"].get_retries() == 0
+    asynchronous = open_async_redis(options)
+    assert isinstance(asynchronous, Redis)
+    assert asynchronous.connection_pool.connection_kwargs["retry"].get_retries() == 0
+    default = open_async_redis(RedisOptions("redis://h:6379/1")).connection_pool
+    assert "retry" not in default.connection_kwargs
+
+
 def test_tls_client_settings(tls_files: dict[str, Path]) -> None:
     options = RedisOptions(
         "rediss://h:6380/0",
