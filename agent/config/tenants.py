@@ -48,23 +48,6 @@ class TenantRegistry:
             raise UnknownTenant(tenant)
         return bot
 
-    def reload(
-        self,
-        tenant: str,
-        known_tools: set[str] | None = None,
-        environ: Mapping[str, str] | None = None,
-    ) -> BotConfig:
-        """Read the tenant's bot file again and, if it is valid, use it from now on.
-
-        Everything holding this registry sees the new bot at its next ``get`` (one dict
-        assignment: a turn reads either the old bot or the new one, never a mix). An
-        invalid file raises ConfigError and the old bot stays. Parts built from the bot
-        at start-up (its tools file, its helpdesk client) keep their old settings.
-        """
-        bot = self.read(tenant, known_tools, environ)
-        self.use(bot)
-        return bot
-
     def read(
         self,
         tenant: str,
@@ -72,14 +55,17 @@ class TenantRegistry:
         environ: Mapping[str, str] | None = None,
     ) -> BotConfig:
         """The tenant's bot file as it is on disk now, validated; nothing changes here
-        (``use`` it). ConfigError naming the file and field when it is invalid."""
+        (``use`` it: ``agent.bot_reload`` reloads a tenant). ConfigError naming the file
+        and field when it is invalid."""
         path = self._sources.get(tenant)
         if path is None:
             raise UnknownTenant(tenant)
         return load_bot_file(path, known_tools, environ)
 
     def use(self, bot: BotConfig) -> None:
-        """Answer ``bot`` for its tenant from now on (one dict assignment)."""
+        """Answer ``bot`` for its tenant from now on: everything holding this registry sees
+        it at its next ``get`` (one dict assignment: a turn reads the old bot or the new
+        one, never a mix)."""
         if bot.tenant not in self._sources:
             raise UnknownTenant(bot.tenant)
         self._bots = {**self._bots, bot.tenant: bot}
