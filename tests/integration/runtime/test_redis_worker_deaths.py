@@ -111,6 +111,19 @@ def ids(claim: Claim | None) -> list[str]:
     return [m.message_id for m in claim.messages]
 
 
+async def at_every_step(
+    backend: Backend, scenario: Callable[[Workers, int], Awaitable[bool]]
+) -> None:
+    """Run ``scenario`` on fresh workers with its event before the doomed client's 0th,
+    1st, ... command, until a run in which the event did not happen (the operation
+    completed first); ``scenario`` says whether it happened."""
+    for step in count():
+        assert step < MOST_STEPS
+        async with workers(backend) as w:
+            if not await scenario(w, step):
+                return
+
+
 async def killed_at(operation: Awaitable[object]) -> bool:
     """Whether the doomed worker died during ``operation`` (else it completed)."""
     try:
@@ -123,41 +136,41 @@ async def killed_at(operation: Awaitable[object]) -> bool:
 async def test_a_worker_killed_during_its_claim(
     backend: Backend,
 ) -> None:
-    for step in count():
-        assert step < MOST_STEPS
-        async with workers(backend) as w:
-            await w.survivor.heartbeat(DEAD, 30)
-            await w.survivor.append(message("m-1"), delay_s=0)
-            die_before(w.doomed_client, step)
-            died = await killed_at(w.doomed.claim(LEASE, 10, DEAD))
-            await w.survivor.heartbeat(DEAD, 0)  # its supervisor reaped it
-            assert ids(await w.survivor.claim(LEASE, 10, SURVIVOR)) == ["m-1"], step
-        if not died:
-            return
+
+    async def scenario(w: Workers, step: int) -> bool:
+        await w.survivor.heartbeat(DEAD, 30)
+        await w.survivor.append(message("m-1"), delay_s=0)
+        die_before(w.doomed_client, step)
+        died = await killed_at(w.doomed.claim(LEASE, 10, DEAD))
+        await w.survivor.heartbeat(DEAD, 0)  # its supervisor reaped it
+        assert ids(await w.survivor.claim(LEASE, 10, SURVIVOR)) == ["m-1"], step
+        return died
+
+    await at_every_step(backend, scenario)
 
 
 async def test_a_worker_killed_during_its_release_with_a_message_waiting(
     backend: Backend,
 ) -> None:
     """The customer read the reply and wrote again before the worker let go."""
-    for step in count():
-        assert step < MOST_STEPS
-        async with workers(backend) as w:
-            await w.survivor.heartbeat(DEAD, 30)
-            await w.survivor.append(message("m-1"), delay_s=0)
-            claim = await w.doomed.claim(LEASE, 10, DEAD)
-            assert ids(claim) == ["m-1"] and claim is not None
-            item = OutboxItem("m-1.reply", "reply", {"text": "hello"})
-            entry = TranscriptEntry(Author.BOT, "hello", item.key)
-            await w.doomed.commit(claim, TurnCommit(1, (entry,), (item,)))
-            await w.doomed.mark_delivered(claim.conversation_key, item.key)
-            await w.survivor.append(message("m-2"), delay_s=0)
-            die_before(w.doomed_client, step)
-            died = await killed_at(w.doomed.release(claim))
-            await w.survivor.heartbeat(DEAD, 0)
-            assert ids(await w.survivor.claim(LEASE, 10, SURVIVOR)) == ["m-2"], step
-        if not died:
-            return
+
+    async def scenario(w: Workers, step: int) -> bool:
+        await w.survivor.heartbeat(DEAD, 30)
+        await w.survivor.append(message("m-1"), delay_s=0)
+        claim = await w.doomed.claim(LEASE, 10, DEAD)
+        assert ids(claim) == ["m-1"] and claim is not None
+        item = OutboxItem("m-1.reply", "reply", {"text": "hello"})
+        entry = TranscriptEntry(Author.BOT, "hello", item.key)
+        await w.doomed.commit(claim, TurnCommit(1, (entry,), (item,)))
+        await w.doomed.mark_delivered(claim.conversation_key, item.key)
+        await w.survivor.append(message("m-2"), delay_s=0)
+        die_before(w.doomed_client, step)
+        died = await killed_at(w.doomed.release(claim))
+        await w.survivor.heartbeat(DEAD, 0)
+        assert ids(await w.survivor.claim(LEASE, 10, SURVIVOR)) == ["m-2"], step
+        return died
+
+    await at_every_step(backend, scenario)
 
 
 async def test_a_death_declared_while_another_worker_looks_at_the_conversation(
@@ -165,27 +178,27 @@ async def test_a_death_declared_while_another_worker_looks_at_the_conversation(
 ) -> None:
     """The survivor finds the conversation held by a worker whose death is declared
     between any two of its commands: it takes it, or leaves it ready, never waits."""
-    for step in count():
-        assert step < MOST_STEPS
-        async with workers(backend) as w:
-            # roles swapped: the "doomed" client is the survivor's, and it does not die
-            await w.survivor.heartbeat(DEAD, 30)
-            await w.survivor.heartbeat(SURVIVOR, 30)
-            await w.survivor.append(message("m-1"), delay_s=0)
-            assert ids(await w.survivor.claim(LEASE, 10, DEAD)) == ["m-1"]
-            declared = False
 
-            async def declare() -> None:
-                nonlocal declared
-                declared = True
+    async def scenario(w: Workers, step: int) -> bool:
+        # roles swapped: the "doomed" client is the survivor's, and it does not die
+        await w.survivor.heartbeat(DEAD, 30)
+        await w.survivor.heartbeat(SURVIVOR, 30)
+        await w.survivor.append(message("m-1"), delay_s=0)
+        assert ids(await w.survivor.claim(LEASE, 10, DEAD)) == ["m-1"]
+        declared = False
+
+        async def declare() -> None:
+            nonlocal declared
+            declared = True
+            await w.survivor.heartbeat(DEAD, 0)
+
+        die_before(w.doomed_client, step, instead=declare)
+        taken = await w.doomed.claim_key("demo:generic:c-1", LEASE, 10, SURVIVOR)
+        if taken is None:
+            if not declared:  # the death came after: as it would with the next beat
                 await w.survivor.heartbeat(DEAD, 0)
+            taken = await w.doomed.claim(LEASE, 10, SURVIVOR)
+        assert ids(taken) == ["m-1"], step
+        return declared
 
-            die_before(w.doomed_client, step, instead=declare)
-            taken = await w.doomed.claim_key("demo:generic:c-1", LEASE, 10, SURVIVOR)
-            if taken is None:
-                if not declared:  # the death came after: as it would with the next beat
-                    await w.survivor.heartbeat(DEAD, 0)
-                taken = await w.doomed.claim(LEASE, 10, SURVIVOR)
-            assert ids(taken) == ["m-1"], step
-        if not declared:
-            return
+    await at_every_step(backend, scenario)
