@@ -14,6 +14,8 @@ from agent.runtime.stores import RuntimeStoreError
 
 log = logging.getLogger(__name__)
 
+RETRY_AFTER_S = 1  # what a 503 asks a caller to wait: a Redis restart or failover is short
+
 
 class ApiError(DeskhandError):
     """A request the API refuses, with the status it gets."""
@@ -38,8 +40,13 @@ def error_response(path: str, error: DeskhandError) -> JSONResponse:
     status = status_for(error)
     if status >= 500:
         log.error("request failed", extra={"path": path, "error": str(error)})
-        message = "a dependency is unavailable; retry later" if status == 503 else "internal error"
-        return JSONResponse({"error": message}, status_code=status)
+        if status == 503:
+            return JSONResponse(
+                {"error": "a dependency is unavailable; retry later"},
+                status_code=503,
+                headers={"retry-after": str(RETRY_AFTER_S)},
+            )
+        return JSONResponse({"error": "internal error"}, status_code=status)
     return JSONResponse({"error": str(error)}, status_code=status)
 
 

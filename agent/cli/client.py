@@ -15,9 +15,20 @@ import httpx
 from agent.errors import DeskhandError
 from tools.signing.standard_webhooks import signed_headers
 
+POLL_INTERVAL_S = 0.25
+MAX_RETRY_AFTER_S = 5.0
+
 
 class ClientError(DeskhandError):
     """The server refused a request, or did not answer in time."""
+
+
+class TransientError(ClientError):
+    """A read worth repeating: the server is briefly unavailable or out of reach."""
+
+    def __init__(self, message: str, retry_after_s: float) -> None:
+        super().__init__(message)
+        self.retry_after_s = retry_after_s
 
 
 @dataclass(frozen=True)
@@ -68,21 +79,33 @@ class DeskhandClient:
         return message_id
 
     def wait_reply(self, conversation_id: str, message_id: str, timeout_s: float) -> Reply:
-        """Poll the transcript until the bot's answer to ``message_id`` appears."""
+        """Poll the transcript until the bot's answer to ``message_id`` appears.
+
+        A 503 (Redis restarting, say) or an unreachable server is waited out like a
+        reply that has not come yet; the error at the deadline names the last one.
+        """
         key = f"{self._tenant}:generic:{conversation_id}"
         deadline = time.monotonic() + timeout_s
+        last_problem = ""
         while time.monotonic() < deadline:
-            found = self._find_reply(key, message_id)
-            if found is not None:
-                return found
-            time.sleep(0.25)
-        raise ClientError(f"no reply within {timeout_s:g}s (conversation {key})")
+            try:
+                found = self._find_reply(key, message_id)
+            except TransientError as problem:
+                last_problem, pause_s = f"; last: {problem}", problem.retry_after_s
+            else:
+                if found is not None:
+                    return found
+                pause_s = POLL_INTERVAL_S
+            time.sleep(max(0.0, min(pause_s, deadline - time.monotonic())))
+        raise ClientError(f"no reply within {timeout_s:g}s (conversation {key}){last_problem}")
 
     def _find_reply(self, key: str, message_id: str) -> Reply | None:
         headers = {"authorization": f"Bearer {self._token}"} if self._token else {}
-        response = self._request("GET", f"/v1/conversations/{key}", None, headers)
+        response = self._poll("GET", f"/v1/conversations/{key}", headers)
         if response.status_code == 404:
             return None
+        if response.status_code == 503:
+            raise TransientError(f"server answered 503: {_error(response)}", _retry_after(response))
         if response.status_code != 200:
             raise ClientError(f"server answered {response.status_code}: {_error(response)}")
         data = response.json()
@@ -101,6 +124,16 @@ class DeskhandClient:
             return Reply("", [], None, False, "manual")
         return None
 
+    def _poll(self, method: str, path: str, headers: dict[str, str]) -> httpx.Response:
+        """A read that may be repeated: a server out of reach is a transient problem."""
+        try:
+            return self._http.request(method, path, headers=headers)
+        except httpx.HTTPError as error:
+            raise TransientError(
+                f"cannot reach deskhand at {self._http.base_url}: {type(error).__name__}",
+                POLL_INTERVAL_S,
+            ) from None
+
     def _request(
         self, method: str, path: str, body: bytes | None, headers: dict[str, str]
     ) -> httpx.Response:
@@ -117,3 +150,12 @@ def _error(response: httpx.Response) -> str:
         return str(response.json().get("error", response.text))
     except ValueError:
         return response.text[:200]
+
+
+def _retry_after(response: httpx.Response) -> float:
+    """The server's ``Retry-After`` in seconds (capped), or the usual poll interval."""
+    try:
+        seconds = float(response.headers.get("retry-after", ""))
+    except ValueError:
+        return POLL_INTERVAL_S
+    return min(max(seconds, POLL_INTERVAL_S), MAX_RETRY_AFTER_S)
