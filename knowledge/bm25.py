@@ -71,6 +71,17 @@ def tokenize(text: str, stopwords: frozenset[str] = frozenset()) -> list[str]:
     return tokens
 
 
+def prepare() -> None:
+    """Build the word pattern and import ``bm25s`` now rather than at the first search.
+
+    A worker supervisor calls it before it forks: otherwise every forked worker builds
+    the pattern again (a scan of 196,608 code points), once per search thread that gets
+    there before the cache is filled.
+    """
+    _word_pattern()
+    _bm25s()
+
+
 def stopwords_for(locale: str | None) -> frozenset[str]:
     """The stop words of a locale's language (``"de-AT"`` → German); empty when unknown."""
     language = re.split(r"[-_]", (locale or "").strip().lower(), maxsplit=1)[0]

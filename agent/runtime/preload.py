@@ -1,5 +1,6 @@
-"""What a worker supervisor loads once, before it forks: the code, the TLS context of its
-HTTP clients and the embedding model.
+"""What a worker supervisor loads once, before it forks: the code (with the modules its
+libraries import on first use), the BM25 tokenizer's pattern, the TLS context of its HTTP
+clients and the embedding model.
 
 A worker process started from scratch spends seconds importing (LangGraph, Chroma,
 torch and sentence-transformers) and loading the embedding model. Done once in the
@@ -13,6 +14,7 @@ for those backends and devices the libraries are imported only and each child lo
 model, as a worker without a supervisor does.
 """
 
+import importlib
 import logging
 import os
 
@@ -20,6 +22,19 @@ from agent.config.derived import knowledge_config
 from agent.config.settings import Settings
 
 log = logging.getLogger(__name__)
+
+# Modules that the libraries of a turn import on first use, not when they are imported
+# themselves. Left to the children, each forked worker imports them again during its first
+# turns (about 0.4 s of CPU per fork on the 2-core development machine). Importing starts
+# no thread; a module that is not installed (trio is optional) is skipped.
+FIRST_USE_IMPORTS = (
+    "anyio._backends._asyncio",  # on httpx's first request
+    "httpcore._backends.anyio",
+    "trio",  # httpcore looks for it on its first request when it is installed
+    "chromadb.api.rust",  # the embedded Chroma client's implementation
+    "chromadb.api.fastapi",  # the HTTP Chroma client's implementation
+    "chromadb.telemetry.product.posthog",  # named by Chroma's default settings
+)
 
 
 def preload(settings: Settings) -> bool:
@@ -30,8 +45,11 @@ def preload(settings: Settings) -> bool:
     the children will try again, and turns take the degraded path until one loads).
     """
     import agent.components  # noqa: F401 - the imports are the point
+    from knowledge import bm25
     from tools.tls import default_tls_context
 
+    import_first_use_modules()
+    bm25.prepare()
     default_tls_context()  # the CA bundle parsed once, not in every worker's HTTP clients
     config = knowledge_config(settings)
     # Idle OpenMP threads sleep instead of spinning (set before torch is imported, as the
@@ -56,3 +74,12 @@ def preload(settings: Settings) -> bool:
     finally:
         torch.set_num_threads(threads)
     return True
+
+
+def import_first_use_modules() -> None:
+    """Import ``FIRST_USE_IMPORTS``, skipping those that are not installed."""
+    for name in FIRST_USE_IMPORTS:
+        try:
+            importlib.import_module(name)
+        except ImportError:
+            log.debug("not preloaded (not installed): %s", name)

@@ -141,3 +141,64 @@ def test_forked_children_embed_with_the_preloaded_model(tmp_path: object) -> Non
         env={"PATH": "/usr/bin:/bin", "DESKHAND_DATA_DIR": str(tmp_path), "HOME": str(tmp_path)},
     )
     assert done.returncode == 10, done.stderr[-3000:]
+
+
+FIRST_USE_AFTER_PRELOAD = textwrap.dedent(
+    """
+    import asyncio, sys, tempfile
+    import httpx
+    from agent.config.settings import Settings
+    from agent.runtime.preload import preload
+    from knowledge import bm25
+
+    settings = Settings(_env_file=None)
+    preload(settings)
+    before = set(sys.modules)
+
+    # What a worker's first turn does with these libraries.
+    import chromadb
+    from chromadb.config import Settings as ChromaSettings
+    client = chromadb.PersistentClient(
+        path=tempfile.mkdtemp(), settings=ChromaSettings(anonymized_telemetry=False)
+    )
+    collection = client.get_or_create_collection("first-use", embedding_function=None)
+    collection.add(ids=["a"], embeddings=[[0.1, 0.2]], documents=["refunds"])
+    collection.query(query_embeddings=[[0.1, 0.2]], n_results=1)
+    assert bm25.tokenize("Where is my order?") == ["where", "is", "my", "order"]
+
+    async def request():
+        async with httpx.AsyncClient(timeout=2) as http:
+            try:
+                await http.get("http://127.0.0.1:9/")
+            except httpx.HTTPError:
+                pass
+
+    asyncio.run(request())
+    heavy = ("anyio", "httpcore", "trio", "chromadb", "bm25s", "scipy")
+    late = sorted(m for m in set(sys.modules) - before if m.split(".")[0] in heavy)
+    print("imported after preload:", late)
+    sys.exit(0 if not late else 3)
+    """
+)
+
+
+@pytest.mark.slow
+def test_after_preload_a_first_turn_imports_none_of_the_heavy_modules(tmp_path: object) -> None:
+    """Each forked worker would otherwise import them again at its first turn."""
+    done = subprocess.run(
+        [sys.executable, "-c", FIRST_USE_AFTER_PRELOAD],
+        capture_output=True,
+        text=True,
+        timeout=180,
+        check=False,
+        env={"PATH": "/usr/bin:/bin", "DESKHAND_DATA_DIR": str(tmp_path), "HOME": str(tmp_path)},
+    )
+    assert done.returncode == 0, done.stdout[-3000:] + done.stderr[-3000:]
+
+
+def test_the_tokenizer_pattern_is_built_by_prepare() -> None:
+    from knowledge import bm25
+
+    bm25._word_pattern.cache_clear()
+    bm25.prepare()
+    assert bm25._word_pattern.cache_info().currsize == 1
