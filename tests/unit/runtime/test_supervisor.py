@@ -121,6 +121,8 @@ PRELOADED_FORK = textwrap.dedent(
     embeddings = SentenceTransformerEmbeddings.from_config(knowledge_config(settings))
 
     def embed_twice():
+        import torch
+        assert torch.get_num_threads() == 1  # a query is too small to share out
         for text in ("where is my order", "how long does a refund take"):
             assert len(embeddings.embed([text])[0]) == 384
 
