@@ -138,7 +138,10 @@ def _knowledge(settings: Settings) -> Check:
 def _embedding_model(settings: Settings) -> Check:
     name = settings.embedding_model or "all-MiniLM-L6-v2 (packaged)"
     found, detail = model_available(settings.embedding_model)
+    resolved = knowledge_config(settings).backend
     backend = f"backend {settings.embedding_backend}"
+    if resolved != settings.embedding_backend:
+        backend += f" ({resolved})"
     return Check("embedding model", found, f"{name}, {backend}: {detail}")
 
 

@@ -114,6 +114,16 @@ def onnx_dir(models_dir: Path, model: str | None) -> Path:
     return models_dir / model_slug(model) / "onnx"
 
 
+def export_model(model: str | None, models_dir: Path, backend: str = "onnx") -> Path:
+    """Export ``model`` (None: the packaged one) where the ``backend`` looks for it, unless
+    a current export is there; its path. For an image build, or a test run's shared folder."""
+    from knowledge.onnx_export import ensure_export
+    from knowledge.onnx_model import resolve_spec
+
+    spec = resolve_spec(model, backend)
+    return ensure_export(spec, onnx_dir(models_dir, model), quantized=backend == "onnx-int8")
+
+
 def _load_model(model: str | None, device: str) -> Any:
     """Load a SentenceTransformer: the packaged all-MiniLM-L6-v2 when ``model`` is None."""
     os.environ.setdefault("HF_HUB_OFFLINE", "1")  # a library switch: never reach a model hub

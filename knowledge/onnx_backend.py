@@ -20,6 +20,7 @@ from knowledge.onnx_export import FINGERPRINT_KEY, OUTPUT_NAME, ensure_export, e
 from knowledge.onnx_model import OnnxModelSpec
 
 MAX_THREADS = 8  # beyond this, one encode call gains little and starves the rest of the process
+_session_threads: int | None = None  # use_threads(); None: cpu_threads()
 
 Vectors = npt.NDArray[np.float32]
 
@@ -101,7 +102,7 @@ def _session_options() -> Any:
     import onnxruntime
 
     options = onnxruntime.SessionOptions()
-    options.intra_op_num_threads = cpu_threads()
+    options.intra_op_num_threads = _session_threads or cpu_threads()
     options.inter_op_num_threads = 1
     options.execution_mode = onnxruntime.ExecutionMode.ORT_SEQUENTIAL
     options.graph_optimization_level = onnxruntime.GraphOptimizationLevel.ORT_ENABLE_ALL
@@ -110,6 +111,15 @@ def _session_options() -> Any:
     # the server does not leave two cores busy-waiting.
     options.add_session_config_entry("session.intra_op.allow_spinning", "0")
     return options
+
+
+def use_threads(count: int) -> None:
+    """Threads of the sessions this process opens from now on (a worker supervisor asks for
+    one: a query is a tiny input, and one thread leaves no pool behind to fork)."""
+    global _session_threads
+    if count < 1:
+        raise ValueError("count must be at least 1")
+    _session_threads = count
 
 
 def cpu_threads() -> int:

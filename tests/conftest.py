@@ -1,14 +1,27 @@
 """Fixtures every suite may use."""
 
+import os
 import uuid
 from collections.abc import AsyncIterator, Iterator
+from pathlib import Path
 
 import pytest
 import redis
 from redis.asyncio import Redis
 
+from knowledge.embeddings import export_model
 from tests.support.redis_cluster import RedisToolsMissing, cluster_binaries, redis_cluster
 from tests.support.redis_server import redis_for_tests
+
+# ONNX exports of the embedding model, shared by every test and the processes they start
+# (the auto backend exports once per models folder; a test's own data dir would redo it).
+MODELS_DIR = Path(__file__).resolve().parent.parent / ".cache" / "models"
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    models = Path(os.environ.setdefault("DESKHAND_EMBEDDING_MODELS_DIR", str(MODELS_DIR)))
+    if not hasattr(config, "workerinput"):  # the controller: export once, before workers
+        export_model(None, models)
 
 
 @pytest.fixture(scope="session")

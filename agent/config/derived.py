@@ -2,6 +2,7 @@
 
 from agent.config.settings import Settings
 from agent.llm.config import LLMConfig
+from knowledge.backend_choice import resolve_backend
 from knowledge.config import KnowledgeConfig
 
 
@@ -11,7 +12,9 @@ def knowledge_config(settings: Settings) -> KnowledgeConfig:
         chroma_url=settings.chroma_url,
         embedding_model=settings.embedding_model,
         device=settings.embedding_device,
-        backend=settings.embedding_backend,
+        backend=resolve_backend(
+            settings.embedding_backend, settings.embedding_model, settings.embedding_device
+        ),
         models_dir=settings.models_dir,
         reranker_model=settings.reranker_model,
     )

@@ -8,10 +8,10 @@ supervisor, every forked worker starts with them in memory, shared copy-on-write
 
 Only what is safe to fork is loaded: the torch model on the CPU, loaded with one torch
 thread so that no OpenMP thread pool exists in the parent (a child that inherits a used
-pool hangs on its first parallel step); the workers keep that one thread. ONNX
-sessions start their thread pools when created and GPU contexts do not survive a fork:
-for those backends and devices the libraries are imported only and each child loads its
-model, as a worker without a supervisor does.
+pool hangs on its first parallel step); the workers keep that one thread. The ONNX
+session is opened with one thread for the same reason (a session with more starts its
+pool when created). GPU contexts do not survive a fork: on a GPU the libraries are
+imported only and each child loads its model, as a worker without a supervisor does.
 """
 
 import importlib
@@ -20,6 +20,7 @@ import os
 
 from agent.config.derived import knowledge_config
 from agent.config.settings import Settings
+from knowledge.config import KnowledgeConfig
 
 log = logging.getLogger(__name__)
 
@@ -56,10 +57,7 @@ def preload(settings: Settings) -> bool:
     # embedding module does when it loads the model itself).
     os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
     if config.backend != "torch":
-        import onnxruntime  # type: ignore[import-untyped]  # noqa: F401
-        import tokenizers  # noqa: F401
-
-        return False
+        return _preload_onnx(config)
     import sentence_transformers  # noqa: F401
     import torch
 
@@ -83,3 +81,23 @@ def import_first_use_modules() -> None:
             importlib.import_module(name)
         except ImportError:
             log.debug("not preloaded (not installed): %s", name)
+
+
+def _preload_onnx(config: KnowledgeConfig) -> bool:
+    """Open the ONNX session (exporting the model first if needed) with one thread, which
+    the forked workers share: one thread starts no pool, and a query is a tiny input."""
+    from agent.runtime.supervisor import run_in_child
+    from knowledge import onnx_backend
+    from knowledge.embeddings import SentenceTransformerEmbeddings
+
+    def load() -> None:
+        SentenceTransformerEmbeddings.from_config(config).warm_up()
+
+    # The tokenizer's own thread pool (used for batches) would be started in the parent.
+    os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
+    onnx_backend.use_threads(1)
+    # A missing export is made by torch, whose threads must not be in the parent: in a
+    # forked process first (a no-op when the export is there), then opened here.
+    run_in_child(load)
+    load()
+    return True

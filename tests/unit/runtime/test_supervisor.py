@@ -3,12 +3,14 @@
 Supervisors that fork run in processes of their own (a subprocess), never in pytest's.
 """
 
+import os
 import signal
 import subprocess
 import sys
 import textwrap
 import threading
 import time
+from pathlib import Path
 
 import pytest
 
@@ -109,7 +111,7 @@ def test_the_children_share_the_parents_objects_frozen() -> None:
 
 PRELOADED_FORK = textwrap.dedent(
     """
-    import sys
+    import os, sys
     from agent.config.settings import Settings
     from agent.runtime.preload import preload
     from agent.runtime.supervisor import run_in_child
@@ -117,14 +119,20 @@ PRELOADED_FORK = textwrap.dedent(
     from agent.config.derived import knowledge_config
 
     settings = Settings(_env_file=None)
-    assert preload(settings) is True  # the torch model is in the parent's memory
-    embeddings = SentenceTransformerEmbeddings.from_config(knowledge_config(settings))
+    config = knowledge_config(settings)
+    assert config.backend == os.environ["EXPECTED_BACKEND"], config.backend
+    assert preload(settings) is True  # the model is in the parent's memory
+    embeddings = SentenceTransformerEmbeddings.from_config(config)
 
     def embed_twice():
-        import torch
-        assert torch.get_num_threads() == 1  # a query is too small to share out
+        if config.backend == "torch":
+            import torch
+            assert torch.get_num_threads() == 1  # a query is too small to share out
+        else:
+            assert "torch" not in sys.modules  # the export was made in another process
         for text in ("where is my order", "how long does a refund take"):
             assert len(embeddings.embed([text])[0]) == 384
+        assert embeddings.is_loaded
 
     sys.exit(10 + run_in_child(embed_twice) + run_in_child(embed_twice))
     """
@@ -132,17 +140,35 @@ PRELOADED_FORK = textwrap.dedent(
 
 
 @pytest.mark.slow
-def test_forked_children_embed_with_the_preloaded_model(tmp_path: object) -> None:
+@pytest.mark.parametrize(("backend", "expected"), [("auto", "onnx"), ("torch", "torch")])
+def test_forked_children_embed_with_the_preloaded_model(
+    tmp_path: Path, backend: str, expected: str
+) -> None:
     """A used OpenMP pool in the parent makes a forked child hang: preloading must not."""
-    done = subprocess.run(
-        [sys.executable, "-c", PRELOADED_FORK],
+    env = {"DESKHAND_EMBEDDING_BACKEND": backend, "EXPECTED_BACKEND": expected}
+    done = _run_script(PRELOADED_FORK, tmp_path, env)
+    assert done.returncode == 10, done.stderr[-3000:]
+
+
+def _run_script(
+    script: str, tmp_path: Path, env: dict[str, str] | None = None
+) -> "subprocess.CompletedProcess[str]":
+    """``script`` in a fresh interpreter, its data dir and home in ``tmp_path`` (the ONNX
+    exports shared with the rest of the run)."""
+    return subprocess.run(
+        [sys.executable, "-c", script],
         capture_output=True,
         text=True,
         timeout=180,
         check=False,
-        env={"PATH": "/usr/bin:/bin", "DESKHAND_DATA_DIR": str(tmp_path), "HOME": str(tmp_path)},
+        env={
+            "PATH": "/usr/bin:/bin",
+            "DESKHAND_DATA_DIR": str(tmp_path),
+            "HOME": str(tmp_path),
+            "DESKHAND_EMBEDDING_MODELS_DIR": os.environ["DESKHAND_EMBEDDING_MODELS_DIR"],
+            **(env or {}),
+        },
     )
-    assert done.returncode == 10, done.stderr[-3000:]
 
 
 FIRST_USE_AFTER_PRELOAD = textwrap.dedent(
@@ -185,16 +211,9 @@ FIRST_USE_AFTER_PRELOAD = textwrap.dedent(
 
 
 @pytest.mark.slow
-def test_after_preload_a_first_turn_imports_none_of_the_heavy_modules(tmp_path: object) -> None:
+def test_after_preload_a_first_turn_imports_none_of_the_heavy_modules(tmp_path: Path) -> None:
     """Each forked worker would otherwise import them again at its first turn."""
-    done = subprocess.run(
-        [sys.executable, "-c", FIRST_USE_AFTER_PRELOAD],
-        capture_output=True,
-        text=True,
-        timeout=180,
-        check=False,
-        env={"PATH": "/usr/bin:/bin", "DESKHAND_DATA_DIR": str(tmp_path), "HOME": str(tmp_path)},
-    )
+    done = _run_script(FIRST_USE_AFTER_PRELOAD, tmp_path)
     assert done.returncode == 0, done.stdout[-3000:] + done.stderr[-3000:]
 
 
