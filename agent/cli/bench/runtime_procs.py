@@ -31,12 +31,13 @@ WORKER_READY = re.compile(r"deskhand worker: process (\d+) \(slot (\d+)\) ready"
 # The supervisor's model gateway (agent/llm/gateway.py): never killed, its CPU counted.
 GATEWAY_READY = re.compile(r"deskhand worker: model gateway process (\d+) ready")
 STOP_GRACE_S = 10.0
-# DESKHAND_* variables of the caller's environment that still apply (the embedding model,
-# per-step checkpoints).
+# DESKHAND_* variables of the caller's environment that still apply (the embedding model
+# and where its ONNX export is kept, per-step checkpoints).
 PASSED_SETTINGS = (
     "DESKHAND_EMBEDDING_MODEL",
     "DESKHAND_EMBEDDING_DEVICE",
     "DESKHAND_EMBEDDING_BACKEND",
+    "DESKHAND_EMBEDDING_MODELS_DIR",
     "DESKHAND_CHECKPOINT_EVERY_STEP",
 )
 
