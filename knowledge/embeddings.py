@@ -124,6 +124,19 @@ def export_model(model: str | None, models_dir: Path, backend: str = "onnx") -> 
     return ensure_export(spec, onnx_dir(models_dir, model), quantized=backend == "onnx-int8")
 
 
+def export_pending(config: KnowledgeConfig) -> bool:
+    """Whether the first embedding with ``config`` exports the model first: an ONNX backend
+    whose export is missing or stale (reads the export's metadata; loads no model)."""
+    if config.backend == "torch" or config.models_dir is None:
+        return False
+    from knowledge.onnx_export import export_file, stamp_of
+    from knowledge.onnx_model import resolve_spec
+
+    spec = resolve_spec(config.embedding_model, config.backend)
+    directory = onnx_dir(config.models_dir, config.embedding_model)
+    return stamp_of(export_file(directory, config.backend == "onnx-int8")) != spec.fingerprint()
+
+
 def _load_model(model: str | None, device: str) -> Any:
     """Load a SentenceTransformer: the packaged all-MiniLM-L6-v2 when ``model`` is None."""
     os.environ.setdefault("HF_HUB_OFFLINE", "1")  # a library switch: never reach a model hub

@@ -16,6 +16,7 @@ from agent.cli.common import console, friendly_errors, settings_or_exit
 
 if TYPE_CHECKING:  # the knowledge package imports chromadb: only when a command runs
     from knowledge import IngestReport, KnowledgeStore, Passage
+    from knowledge.config import KnowledgeConfig
 
 SNIPPET_CHARS = 240
 # Mirrors knowledge.loaders.walk (not imported: the CLI starts without the knowledge package).
@@ -75,6 +76,7 @@ def ingest(
 
     with friendly_errors():
         store = _open_store()
+        _announce_export(store.config)
         with _progress_bar() as bar:
             task = bar.add_task("embedding", total=None)
 
@@ -130,6 +132,17 @@ def _open_store() -> KnowledgeStore:
     from knowledge import KnowledgeStore
 
     return KnowledgeStore.open(knowledge_config(settings_or_exit()))
+
+
+def _announce_export(config: KnowledgeConfig) -> None:
+    """Say why the first ingest of a models folder pauses before embedding anything."""
+    from knowledge.embeddings import export_pending
+
+    if export_pending(config):
+        console.print(
+            f"exporting the embedding model to ONNX in {escape(str(config.models_dir))} "
+            "(once per models folder; about 10 s)"
+        )
 
 
 def _progress_bar() -> Progress:

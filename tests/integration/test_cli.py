@@ -95,8 +95,11 @@ def test_ingest_search_and_stats(tmp_path: Path) -> None:
     first = invoke("ingest", str(kb), "--tenant", "acme")
     assert first.exit_code == 0, first.output
     assert "added 38" in first.output
+    # a fresh data dir (no shared models folder here): the auto backend exports first
+    assert "exporting the embedding model to ONNX" in first.output
     again = invoke("ingest", str(kb), "--tenant", "acme")
     assert "unchanged 38" in again.output
+    assert "exporting" not in again.output
     (kb / "refunds.md").unlink()
     pruned = invoke("ingest", str(kb), "--tenant", "acme", "--delete-missing")
     assert "removed 1" in pruned.output

@@ -1,5 +1,7 @@
 """Which embedding backend ``auto`` stands for, and where the ONNX exports go."""
 
+import os
+from dataclasses import replace
 from pathlib import Path
 
 import pytest
@@ -7,6 +9,8 @@ import pytest
 from agent.config.derived import knowledge_config
 from agent.config.settings import Settings
 from knowledge.backend_choice import resolve_backend
+from knowledge.config import KnowledgeConfig
+from knowledge.embeddings import export_pending
 from knowledge.errors import KnowledgeError
 
 
@@ -35,3 +39,11 @@ def test_the_settings_default_resolves_to_onnx_with_the_models_folder(tmp_path: 
     assert config.models_dir == tmp_path / "models"
     shared = Settings(_env_file=None, data_dir=tmp_path, embedding_models_dir=tmp_path / "m")  # type: ignore[call-arg]
     assert knowledge_config(shared).models_dir == tmp_path / "m"
+
+
+def test_an_export_is_pending_until_the_models_folder_holds_a_current_one(tmp_path: Path) -> None:
+    shared = Path(os.environ["DESKHAND_EMBEDDING_MODELS_DIR"])  # exported by tests/conftest.py
+    onnx = KnowledgeConfig(tmp_path / "chroma", backend="onnx", models_dir=shared)
+    assert export_pending(onnx) is False
+    assert export_pending(replace(onnx, models_dir=tmp_path / "models")) is True
+    assert export_pending(replace(onnx, backend="torch", models_dir=tmp_path)) is False
