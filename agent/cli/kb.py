@@ -75,8 +75,8 @@ def ingest(
     from knowledge import ingest_path
 
     with friendly_errors():
+        _announce_export(_knowledge_config())
         store = _open_store()
-        _announce_export(store.config)
         with _progress_bar() as bar:
             task = bar.add_task("embedding", total=None)
 
@@ -127,11 +127,16 @@ def kb_stats(tenant: TenantOption) -> None:
     )
 
 
-def _open_store() -> KnowledgeStore:
+def _knowledge_config() -> KnowledgeConfig:
     from agent.config.derived import knowledge_config
+
+    return knowledge_config(settings_or_exit())
+
+
+def _open_store() -> KnowledgeStore:
     from knowledge import KnowledgeStore
 
-    return KnowledgeStore.open(knowledge_config(settings_or_exit()))
+    return KnowledgeStore.open(_knowledge_config())
 
 
 def _announce_export(config: KnowledgeConfig) -> None:
