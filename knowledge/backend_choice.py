@@ -4,14 +4,11 @@ Light on purpose (JSON reads, no torch, no Chroma): the CLI derives its configs 
 at start-up.
 """
 
-from typing import get_args
-
-from knowledge.config import EmbeddingBackend
+from knowledge.config import BACKENDS, EmbeddingBackend
 from knowledge.errors import KnowledgeError
 from knowledge.onnx_model import resolve_spec
 
 AUTO = "auto"
-BACKENDS: tuple[EmbeddingBackend, ...] = get_args(EmbeddingBackend)
 
 
 def resolve_backend(wanted: str, model: str | None, device: str) -> EmbeddingBackend:

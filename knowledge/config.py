@@ -6,9 +6,10 @@ this object (``agent`` derives it from its ``Settings``).
 
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Literal
+from typing import Literal, get_args
 
 EmbeddingBackend = Literal["torch", "onnx", "onnx-int8"]
+BACKENDS: tuple[EmbeddingBackend, ...] = get_args(EmbeddingBackend)
 
 
 @dataclass(frozen=True)

@@ -21,20 +21,19 @@ from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Protocol, get_args
+from typing import Any, Protocol
 
 import numpy as np
 import numpy.typing as npt
 from chromadb.api.types import Documents, EmbeddingFunction, Embeddings, Space
 from chromadb.utils.embedding_functions import register_embedding_function
 
-from knowledge.config import EmbeddingBackend, KnowledgeConfig
+from knowledge.config import BACKENDS, EmbeddingBackend, KnowledgeConfig
 from knowledge.errors import KnowledgeError, KnowledgeUnavailable
 
 EMBEDDING_FUNCTION_NAME = "deskhand-sentence-transformers"
 DEFAULT_MODEL_SLUG = "all-minilm-l6-v2"
 DEFAULT_BATCH_SIZE = 32
-BACKENDS: tuple[EmbeddingBackend, ...] = get_args(EmbeddingBackend)
 
 
 class _Encoder(Protocol):

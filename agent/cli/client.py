@@ -127,12 +127,9 @@ class DeskhandClient:
     def _poll(self, method: str, path: str, headers: dict[str, str]) -> httpx.Response:
         """A read that may be repeated: a server out of reach is a transient problem."""
         try:
-            return self._http.request(method, path, headers=headers)
-        except httpx.HTTPError as error:
-            raise TransientError(
-                f"cannot reach deskhand at {self._http.base_url}: {type(error).__name__}",
-                POLL_INTERVAL_S,
-            ) from None
+            return self._request(method, path, None, headers)
+        except ClientError as unreachable:
+            raise TransientError(str(unreachable), POLL_INTERVAL_S) from None
 
     def _request(
         self, method: str, path: str, body: bytes | None, headers: dict[str, str]

@@ -21,6 +21,7 @@ import os
 from agent.config.derived import knowledge_config
 from agent.config.settings import Settings
 from knowledge.config import KnowledgeConfig
+from knowledge.errors import KnowledgeUnavailable
 
 log = logging.getLogger(__name__)
 
@@ -88,16 +89,17 @@ def _preload_onnx(config: KnowledgeConfig) -> bool:
     the forked workers share: one thread starts no pool, and a query is a tiny input."""
     from agent.runtime.supervisor import run_in_child
     from knowledge import onnx_backend
-    from knowledge.embeddings import SentenceTransformerEmbeddings
+    from knowledge.embeddings import SentenceTransformerEmbeddings, export_model, export_pending
 
-    def load() -> None:
-        SentenceTransformerEmbeddings.from_config(config).warm_up()
-
+    models_dir = config.models_dir
+    if models_dir is not None and export_pending(config):
+        # torch makes the export, and its threads must not be in the parent: a forked
+        # process makes it; should it fail, the parent does not try again.
+        run_in_child(lambda: export_model(config.embedding_model, models_dir, config.backend))
+        if export_pending(config):
+            raise KnowledgeUnavailable(f"the embedding model could not be exported to {models_dir}")
     # The tokenizer's own thread pool (used for batches) would be started in the parent.
     os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
     onnx_backend.use_threads(1)
-    # A missing export is made by torch, whose threads must not be in the parent: in a
-    # forked process first (a no-op when the export is there), then opened here.
-    run_in_child(load)
-    load()
+    SentenceTransformerEmbeddings.from_config(config).warm_up()
     return True

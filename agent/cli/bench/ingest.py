@@ -26,6 +26,7 @@ from typing import TYPE_CHECKING, Annotated, cast
 import typer
 
 from agent.cli.common import errors, fail, friendly_errors, settings_or_exit
+from knowledge.config import BACKENDS
 
 if TYPE_CHECKING:
     from knowledge import KnowledgeStore
@@ -37,7 +38,6 @@ SECTIONS_PER_ARTICLE = 8
 ROUND_CHUNKS = 256  # a round lasts seconds: shorter than the swings of a shared machine's load
 PARAGRAPH_CHARS = (350, 750)  # target lengths of the one paragraph of each section
 MAX_PARAGRAPH_CHARS = 790  # under the chunker's 800: one section, one chunk
-BACKENDS = ("torch", "onnx", "onnx-int8")
 
 _TOPICS = (
     "order", "refund", "parcel", "delivery", "invoice", "account", "password", "voucher",
