@@ -505,7 +505,21 @@ class RedisMailboxes:
 
     async def _reschedule_if_needed(self, key: str, delay_s: float, holder: str) -> None:
         """Schedule what is left (waiting messages, undelivered items) and unlist the
-        conversation from ``holder``, in one script."""
+        conversation from ``holder``, in one script.
+
+        A message can land between the read of the mailbox and the settling, which, having
+        seen none, takes the conversation off the waiting list (a customer who answers the
+        reply at once does that). So when none was seen, the mailbox is read again after
+        the settling: a message found then is scheduled with its arrival, keeping its
+        place in line and its holding reply (nothing to unlist the second time)."""
+        if await self._settle(key, delay_s, holder):
+            return
+        mailbox = self._conv(key, "mailbox")
+        if await self._guard(self._redis.llen(mailbox)) > 0:
+            await self._settle(key, delay_s, "")
+
+    async def _settle(self, key: str, delay_s: float, holder: str) -> bool:
+        """One read of what is left and one settling script; True when messages wait."""
         parts = ("mailbox", "pending", "held")
         waiting, undelivered, head, held, tail = await self._run(
             "remaining", [self._conv(key, part) for part in parts], []
@@ -523,6 +537,7 @@ class RedisMailboxes:
             [queue("ready"), queue("waiting"), queue("signal"), self._claims(holder)],
             [key, _ms(delay_s), oldest, due, schedule, holder],
         )
+        return int(waiting) > 0
 
     async def _index_customer(self, message: InboundMessage) -> None:
         index = self._keys.customer(message.tenant, message.customer.id)

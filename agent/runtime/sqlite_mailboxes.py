@@ -292,7 +292,12 @@ class SqliteMailboxes:
         head = await self._head(key, 1)
         if not head and not await self.undelivered(key):
             self._waiting.pop(key, None)
-            return
+            # A message that landed during those reads was scheduled by its append, but
+            # its arrival went with the pop (its append found the turn's entry still
+            # there): read once more, so it keeps its place and its holding reply.
+            head = await self._head(key, 1)
+            if not head:
+                return
         self._ready[key] = await self._due(key, delay_s, bool(head))
         if not head or head[0].message_id == self._held.get(key):
             self._waiting.pop(key, None)

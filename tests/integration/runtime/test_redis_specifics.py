@@ -1,6 +1,7 @@
 """What only the Redis backend does: key layout, retention by TTL, several processes."""
 
 import asyncio
+from typing import Any
 
 import pytest
 from redis.asyncio import Redis
@@ -91,3 +92,37 @@ async def test_transcripts_written_by_the_api_are_read_back(
     await RedisMailboxes(redis_client, keys, 600).append(message(), delay_s=0)
     entries = await RedisTranscripts(redis_client, keys).entries(KEY)
     assert [(e.author, e.message_id) for e in entries] == [(Author.CUSTOMER, "m-1")]
+
+
+async def test_a_message_landing_while_the_release_settles_keeps_its_place_in_line(
+    redis_client: Redis, redis_prefix: str
+) -> None:
+    """The customer answers the reply at once: the message reaches the mailbox after the
+    release read it empty, before the release settled the queue (the bench's waiting
+    customers did this). It stays on the waiting list, so the watchdog and the take-over
+    of a dead worker still see when it arrived."""
+    keys = RedisKeys(redis_prefix)
+    worker = RedisMailboxes(redis_client, keys, retention_s=600)
+    webhook = RedisMailboxes(redis_client, keys, retention_s=600)
+    await webhook.append(message("m-1"), delay_s=0)
+    claim = await worker.claim(30, limit=5, holder="w-1")
+    assert claim is not None
+    await worker.commit(claim, TurnCommit(1, (TranscriptEntry(Author.BOT, "hello", "r-1"),)))
+    landed: list[InboundMessage] = []
+    settle = worker._run
+
+    async def message_lands_first(script: str, keys: list[str], args: list[Any]) -> Any:
+        if script == "settle" and not landed:
+            landed.append(message("m-2"))
+            await webhook.append(landed[0], delay_s=0)
+        return await settle(script, keys, args)
+
+    worker._run = message_lands_first  # type: ignore[method-assign]
+    await worker.release(claim)
+    assert await webhook.overdue(0.0) == [KEY]
+    arrived = await redis_client.zscore(keys.queue("waiting"), KEY)
+    assert arrived == pytest.approx(landed[0].received_at)
+    assert await redis_client.zscore(keys.queue("ready"), KEY) is not None
+    assert await redis_client.hlen(keys.queue("claimed:w-1")) == 0
+    again = await worker.claim(30, limit=5, holder="w-1")
+    assert again is not None and [m.message_id for m in again.messages] == ["m-2"]
