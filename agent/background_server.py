@@ -12,6 +12,8 @@ from typing import Any, Literal, Self
 
 import uvicorn
 
+from agent.listening import tcp_listener
+
 
 class BackgroundServer:
     def __init__(
@@ -49,12 +51,7 @@ class BackgroundServer:
     def start(self) -> Self:
         if self._thread is not None:
             raise RuntimeError(f"{self._name} is already started")
-        sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
-        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-        # Without it, small answers wait for Nagle's algorithm (about 40 ms each).
-        sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
-        sock.bind((self._host, self._port))
-        sock.listen(128)
+        sock = tcp_listener(self._host, self._port, backlog=128)
         host, port = sock.getsockname()[:2]
         self._address = (str(host), int(port))
         config = uvicorn.Config(

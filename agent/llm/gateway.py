@@ -34,6 +34,7 @@ from typing import TYPE_CHECKING, Any
 import httpx
 from prometheus_client import CONTENT_TYPE_LATEST
 
+from agent.listening import tcp_listener
 from agent.llm.config import normalise_base_url
 from agent.llm.gateway_cache import ResponseCache, StoredResponse, request_key
 from agent.llm.gateway_metrics import GatewayMetrics, status_error_kind
@@ -326,10 +327,7 @@ def bind_gateway_socket(host: str = "127.0.0.1", port: int = 0) -> socket.socket
     """The gateway's listening socket, bound by the supervisor before it forks: the port
     outlives a gateway process, and the workers' connections wait in its backlog while a
     replacement starts."""
-    sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
-    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-    sock.bind((host, port))
-    sock.listen(1024)
+    sock = tcp_listener(host, port, backlog=1024)
     sock.set_inheritable(True)
     return sock
 
