@@ -76,6 +76,17 @@ class TranscriptStore(Protocol):
     async def save_state(self, state: ConversationState) -> None: ...
 
 
+async def read_conversation(
+    transcripts: TranscriptStore, key: str, after: int
+) -> tuple[ConversationState | None, list[TranscriptEntry]]:
+    """The entries, then the state. A turn commits its reply and the mode it sets at once, so
+    a reply read here comes with that mode; read the other way round, a commit landing
+    between the two reads showed the reply with the mode from before it."""
+    entries = await transcripts.entries(key, after=after)
+    state = await transcripts.state(key)
+    return state, entries
+
+
 class Mailboxes(Protocol):
     """Per-conversation mailboxes, leased to one worker at a time.
 

@@ -1,0 +1,64 @@
+"""GET /v1/conversations/{key} never shows a turn's reply with the mode from before that
+turn, even when the turn commits between its two reads (the replay suite's ``handed_off``
+check once saw exactly that)."""
+
+from typing import Any
+
+from agent.runtime.models import (
+    Author,
+    ConversationState,
+    InboundMessage,
+    Mode,
+    TranscriptEntry,
+    TurnCommit,
+)
+from agent.runtime.stores import read_conversation
+from tests.unit.runtime.conftest import Runtime
+from tools.context import Customer
+
+KEY = "demo:generic:c-1"
+
+
+class CommitAfterFirstRead:
+    """The runtime's transcripts; the turn commits right after the first read returns."""
+
+    def __init__(self, runtime: Runtime, commit: Any) -> None:
+        self._transcripts = runtime.transcripts
+        self._commit = commit
+
+    async def _commit_once(self) -> None:
+        if self._commit is not None:
+            commit, self._commit = self._commit, None
+            await commit()
+
+    async def entries(self, conversation_key: str, after: int = -1) -> list[TranscriptEntry]:
+        found = await self._transcripts.entries(conversation_key, after)
+        await self._commit_once()
+        return found
+
+    async def state(self, conversation_key: str) -> ConversationState | None:
+        found = await self._transcripts.state(conversation_key)
+        await self._commit_once()
+        return found
+
+
+async def test_a_reply_read_comes_with_the_mode_its_turn_set(runtime: Runtime) -> None:
+    boxes = runtime.mailboxes
+    message = InboundMessage("demo", "generic", "c-1", "m-1", "a person please", Customer("c"))
+    await boxes.append(message, delay_s=0)
+    claim = await boxes.claim(30, limit=5)
+    assert claim is not None
+    handed_off = ConversationState(KEY, Mode.MANUAL, escalation_reason="customer_request")
+    reply = TranscriptEntry(Author.BOT, "A person will answer.", "m-1.reply")
+
+    async def commit() -> None:
+        await boxes.commit(claim, TurnCommit(1, (reply,), state=handed_off))
+
+    transcripts = CommitAfterFirstRead(runtime, commit)
+    state, entries = await read_conversation(transcripts, KEY, -1)  # type: ignore[arg-type]
+    replied = any(entry.author is Author.BOT for entry in entries)
+    mode = state.mode if state else Mode.AUTO
+    assert not replied or mode is Mode.MANUAL, f"the reply was read with mode {mode}"
+    state, entries = await read_conversation(runtime.transcripts, KEY, -1)
+    assert [e.author for e in entries] == [Author.CUSTOMER, Author.BOT]
+    assert state is not None and state.mode is Mode.MANUAL
