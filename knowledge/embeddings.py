@@ -21,7 +21,7 @@ from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Protocol
+from typing import TYPE_CHECKING, Any, Protocol
 
 import numpy as np
 import numpy.typing as npt
@@ -30,6 +30,9 @@ from chromadb.utils.embedding_functions import register_embedding_function
 
 from knowledge.config import BACKENDS, EmbeddingBackend, KnowledgeConfig
 from knowledge.errors import KnowledgeError, KnowledgeUnavailable
+
+if TYPE_CHECKING:
+    from knowledge.onnx_model import OnnxModelSpec
 
 EMBEDDING_FUNCTION_NAME = "deskhand-sentence-transformers"
 DEFAULT_MODEL_SLUG = "all-minilm-l6-v2"
@@ -101,11 +104,9 @@ def _load_encoder(key: _ModelKey) -> _Encoder:
     if key.backend == "torch":
         return _TorchEncoder(_load_model(key.model, key.device))
     from knowledge.onnx_backend import load_encoder
-    from knowledge.onnx_model import resolve_spec
 
-    spec = resolve_spec(key.model, key.backend)
-    directory = onnx_dir(_required_models_dir(key.models_dir, key.backend), key.model)
-    return load_encoder(spec, directory, quantized=key.backend == "onnx-int8")
+    models_dir = _required_models_dir(key.models_dir, key.backend)
+    return load_encoder(*_onnx_export_of(key.model, models_dir, key.backend))
 
 
 def onnx_dir(models_dir: Path, model: str | None) -> Path:
@@ -117,10 +118,8 @@ def export_model(model: str | None, models_dir: Path, backend: str = "onnx") -> 
     """Export ``model`` (None: the packaged one) where the ``backend`` looks for it, unless
     a current export is there; its path. For an image build, or a test run's shared folder."""
     from knowledge.onnx_export import ensure_export
-    from knowledge.onnx_model import resolve_spec
 
-    spec = resolve_spec(model, backend)
-    return ensure_export(spec, onnx_dir(models_dir, model), quantized=backend == "onnx-int8")
+    return ensure_export(*_onnx_export_of(model, models_dir, backend))
 
 
 def export_pending(config: KnowledgeConfig) -> bool:
@@ -129,11 +128,21 @@ def export_pending(config: KnowledgeConfig) -> bool:
     if config.backend == "torch" or config.models_dir is None:
         return False
     from knowledge.onnx_export import export_file, stamp_of
+
+    spec, directory, quantized = _onnx_export_of(
+        config.embedding_model, config.models_dir, config.backend
+    )
+    return stamp_of(export_file(directory, quantized)) != spec.fingerprint()
+
+
+def _onnx_export_of(
+    model: str | None, models_dir: Path, backend: str
+) -> "tuple[OnnxModelSpec, Path, bool]":
+    """What an ONNX ``backend`` runs for ``model``: its spec, the export folder, and
+    whether the export is the quantised one."""
     from knowledge.onnx_model import resolve_spec
 
-    spec = resolve_spec(config.embedding_model, config.backend)
-    directory = onnx_dir(config.models_dir, config.embedding_model)
-    return stamp_of(export_file(directory, config.backend == "onnx-int8")) != spec.fingerprint()
+    return resolve_spec(model, backend), onnx_dir(models_dir, model), backend == "onnx-int8"
 
 
 def _load_model(model: str | None, device: str) -> Any:
