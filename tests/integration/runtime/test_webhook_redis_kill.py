@@ -115,8 +115,8 @@ def test_acknowledged_deliveries_survive_a_redis_kill(tmp_path: Path) -> None:
             for thread in threads:
                 thread.start()
             time.sleep(1.5)
-            killed_at = time.monotonic()
-            server.kill()
+            server.kill()  # returns once the process is gone (reaped)
+            killed_at = time.monotonic()  # after: a request begun before it may have landed
             time.sleep(1.5)
             restarted_at = time.monotonic()
             server.start()

@@ -9,7 +9,7 @@ import subprocess
 import sys
 import textwrap
 import threading
-import time
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
@@ -74,9 +74,8 @@ CRASH_LOOP = textwrap.dedent(
 
 def test_a_child_failing_at_start_is_replaced_after_a_growing_pause() -> None:
     proc = subprocess.Popen([sys.executable, "-c", CRASH_LOOP], stdout=subprocess.PIPE, text=True)
-    time.sleep(4.0)  # exits at 0, 0.2, 0.6 and 1.4 s after start-up: four announced
-    proc.send_signal(signal.SIGTERM)
-    out, _ = proc.communicate(timeout=15)
+    # exits at 0, 0.2, 0.6 and 1.4 s after start-up: four announced
+    out = _announced_until(proc, lambda lines: _count(lines, "exited with status 3") >= 4)
     assert proc.returncode == 0
     pauses = [
         line.rsplit(" in ", 1)[1] for line in out.splitlines() if "exited with status 3" in line
@@ -103,10 +102,33 @@ def test_the_children_share_the_parents_objects_frozen() -> None:
     proc = subprocess.Popen(
         [sys.executable, "-c", FROZEN_PARENT], stdout=subprocess.PIPE, text=True
     )
-    time.sleep(1.0)
-    proc.send_signal(signal.SIGTERM)
-    out, _ = proc.communicate(timeout=15)
+    out = _announced_until(proc, lambda lines: _count(lines, "exited with status") >= 1)
     assert "exited with status 0" in out and "status 4" not in out, out
+
+
+def _count(lines: list[str], text: str) -> int:
+    return sum(text in line for line in lines)
+
+
+def _announced_until(
+    proc: "subprocess.Popen[str]", enough: Callable[[list[str]], bool], timeout_s: float = 60
+) -> str:
+    """What the supervisor in ``proc`` printed: read until ``enough`` holds of its lines
+    (however slowly it starts), then stopped with SIGTERM and read to its end."""
+    assert proc.stdout is not None
+    killer = threading.Timer(timeout_s, proc.kill)  # a supervisor that never gets there
+    killer.start()
+    lines: list[str] = []
+    try:
+        for line in proc.stdout:
+            lines.append(line)
+            if enough(lines):
+                break
+        proc.send_signal(signal.SIGTERM)
+        rest, _ = proc.communicate(timeout=15)
+    finally:
+        killer.cancel()
+    return "".join(lines) + rest
 
 
 PRELOADED_FORK = textwrap.dedent(
