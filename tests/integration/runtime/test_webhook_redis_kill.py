@@ -5,7 +5,10 @@ test's own (AOF, appendfsync always). Threads post signed deliveries, each with 
 delivery and message id, while the server is killed and, a moment later, started again
 on the same port and data. Afterwards every delivery answered 200 is in its mailbox;
 those sent while Redis was down got 503 (so the helpdesk retries) and no other status; and
-each 503'd delivery, sent again, is accepted, never refused as a duplicate of itself.
+each 503'd delivery, sent again, is accepted and then in its mailbox. One sent while Redis
+was down is queued by the retry, never taken for a duplicate of itself (no claim was left
+behind). One in flight at the kill may have been written with its answer lost: its retry
+may be a duplicate, but its message must be there.
 """
 
 import json
