@@ -11,10 +11,9 @@ import httpx
 from redis.exceptions import RedisClusterException, RedisError
 
 from agent.admin.directory import DirectoryUpdates
-from agent.bot_reload import follow_reloads, reload_bot
+from agent.bot_reload import BotReload, follow_reloads, reload_bot
 from agent.channel_delivery import ChannelDelivery
 from agent.checkpoints import open_checkpointer
-from agent.config.botfile import BotConfig
 from agent.config.channels import HELPDESK_CHANNELS
 from agent.config.derived import knowledge_config, llm_config
 from agent.config.settings import Settings
@@ -149,9 +148,10 @@ class Components:
             self.follow_reloads(stop),
         )
 
-    def reload_bot(self, tenant: str) -> BotConfig:
+    def reload_bot(self, tenant: str) -> BotReload:
         """Read the tenant's bot file again and use it, tools included (agent.bot_reload)."""
-        return reload_bot(self.tenants, self.tools, tenant, tools_environ(self.settings))
+        environ = tools_environ(self.settings)
+        return reload_bot(self.tenants, self.tools, self.helpdesks, tenant, environ)
 
     async def follow_reloads(self, stop: asyncio.Event) -> None:
         """On Redis, reload the bot files other processes reloaded, until ``stop``; in

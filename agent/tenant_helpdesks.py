@@ -1,4 +1,5 @@
-"""Each tenant's ticketing backend, opened once at start-up from its bot file's ``helpdesk``.
+"""Each tenant's ticketing backend, opened once at start-up from its bot file's ``helpdesk``
+(a reloaded file that names another connection is told apart: ``differs_from``).
 
 The built-in store (the default) keeps each tenant's tickets in a SQLite file of its own,
 ``<data dir>/tickets/<tenant>.sqlite3``: the store has no tenant column, and separate files
@@ -54,11 +55,28 @@ async def open_helpdesk(bot: BotConfig, source: str, data_dir: Path) -> Ticketin
         raise DependencyUnavailable(f"helpdesk of tenant {bot.tenant!r}: {error}") from None
 
 
+def helpdesk_connection(bot: BotConfig) -> tuple[str, dict[str, Any]]:
+    """What the tenant's backend is opened with (its tool timeout is not part of it)."""
+    return bot.helpdesk.platform, bot.helpdesk.options()
+
+
 class TenantHelpdesks:
     """Tenant id → that tenant's ticketing backend."""
 
-    def __init__(self, backends: Mapping[str, TicketingBackend]) -> None:
+    def __init__(
+        self,
+        backends: Mapping[str, TicketingBackend],
+        opened_with: Mapping[str, tuple[str, dict[str, Any]]] | None = None,
+    ) -> None:
+        """``opened_with``: each backend's ``helpdesk_connection`` (None: not known)."""
         self._backends = dict(backends)
+        self._opened_with = dict(opened_with or {})
+
+    def differs_from(self, bot: BotConfig) -> bool:
+        """Whether ``bot`` (a reloaded file) describes another helpdesk connection than the
+        one open for its tenant: a restart is what opens the new one."""
+        opened = self._opened_with.get(bot.tenant)
+        return opened is not None and opened != helpdesk_connection(bot)
 
     @classmethod
     async def open(cls, tenants: TenantRegistry, data_dir: Path) -> "TenantHelpdesks":
@@ -71,7 +89,7 @@ class TenantHelpdesks:
         except BaseException:
             await _close_all(opened.items())
             raise
-        return cls(opened)
+        return cls(opened, {t: helpdesk_connection(tenants.get(t)) for t in opened})
 
     def get(self, tenant: str) -> TicketingBackend:
         backend = self._backends.get(tenant)

@@ -1,4 +1,4 @@
-"""Each tenant's tool registry, built once at start-up from its bot file.
+"""Each tenant's tool registry, built at start-up from its bot file, again at a reload.
 
 A tenant's tools are the built-in Python tools (the ticketing tools, acting on the
 tenant's helpdesk) plus the declarative HTTP tools of its ``tools_file``, checked against
@@ -6,6 +6,10 @@ its ``tool_hosts`` and ``approvals``. The bot file's ``tools`` list must name on
 that exist, and only those are registered: a tool the tenant declared but did not enable
 cannot be called, even by a model that guesses its name. Without ``helpdesks`` (checks,
 tests) the ticketing tools exist but fail as a system failure when called.
+
+A reloaded bot file gets its tools built afresh (``apply``): its tools file read again,
+with the file's ``tool_hosts``, ``approvals`` thresholds and helpdesk tool timeout, on
+the helpdesk connection the process started with.
 """
 
 import os
@@ -38,6 +42,29 @@ def tools_environ(settings: Settings) -> dict[str, str]:
     return {**os.environ, "DESKHAND_PORT": str(settings.port)}
 
 
+class ToolSource:
+    """What a tenant's tools are built from: its bot file, its helpdesk, the environment
+    ``${NAME}`` in tools files reads, and the connections HTTP tools share."""
+
+    def __init__(
+        self,
+        environ: Mapping[str, str],
+        helpdesks: TenantHelpdesks | None = None,
+        pool: HttpPool | None = None,
+    ) -> None:
+        self._environ = environ
+        self._helpdesks = helpdesks
+        self._pool = pool or HttpPool()
+
+    def available(self, bot: BotConfig, tenants: TenantRegistry) -> list[Tool[Any]]:
+        """Every tool ``bot`` may enable; ConfigError naming the file and field."""
+        helpdesk = self._helpdesks.get(bot.tenant) if self._helpdesks is not None else None
+        builtin = builtin_tools(helpdesk, bot.helpdesk.tool_timeout_s)
+        declared = _http_tools(bot, tenants, self._environ, self._pool)
+        _check_no_clash(builtin, declared, bot, tenants)
+        return [*builtin, *declared]
+
+
 class TenantTools:
     """Tenant id → that tenant's ToolRegistry."""
 
@@ -45,12 +72,15 @@ class TenantTools:
         self,
         registries: Mapping[str, ToolRegistry],
         available: Mapping[str, list[Tool[Any]]] | None = None,
+        source: ToolSource | None = None,
     ) -> None:
-        """``available``: every tool each tenant could enable (default: its registry's)."""
+        """``available``: every tool each tenant could enable (default: its registry's);
+        ``source``: what a reload builds them from (None: a reload keeps ``available``)."""
         self._registries = dict(registries)
         self._available = dict(
             available or {t: [r.get(n) for n in r.names] for t, r in registries.items()}
         )
+        self._source = source
 
     @classmethod
     def load(
@@ -62,27 +92,25 @@ class TenantTools:
     ) -> "TenantTools":
         """Every tenant's registry; ConfigError naming the file and field on any problem.
         Every tenant's HTTP tools share ``pool``'s connections (None: a pool of their own)."""
+        source = ToolSource(environ, helpdesks, pool)
         registries = {}
         available = {}
-        shared = pool or HttpPool()
         for tenant in tenants.tenants:
             bot = tenants.get(tenant)
-            helpdesk = helpdesks.get(tenant) if helpdesks is not None else None
-            builtin = builtin_tools(helpdesk, bot.helpdesk.tool_timeout_s)
-            declared = _http_tools(bot, tenants, environ, shared)
-            _check_no_clash(builtin, declared, bot, tenants)
-            available[tenant] = [*builtin, *declared]
+            available[tenant] = source.available(bot, tenants)
             registries[tenant] = _enabled(bot, available[tenant], tenants)
-        return cls(registries, available)
-
-    def known(self, tenant: str) -> set[str]:
-        """The names of every tool the tenant's bot file may enable."""
-        return {tool.name for tool in self._available.get(tenant, [])}
+        return cls(registries, available, source)
 
     def apply(self, bot: BotConfig, tenants: TenantRegistry) -> None:
-        """Enable exactly the tools ``bot`` names, from those built at start-up (a reloaded
-        bot file); ConfigError, and nothing changes, if it names one that does not exist."""
-        registry = _enabled(bot, self._available.get(bot.tenant, []), tenants)
+        """Use ``bot``'s tools (a reloaded bot file): built afresh from it, its tools file
+        read again, and exactly those it names enabled. ConfigError, and nothing changes,
+        when the tools file is invalid or the bot names a tool that does not exist."""
+        if self._source is not None:
+            available = self._source.available(bot, tenants)
+        else:
+            available = self._available.get(bot.tenant, [])
+        registry = _enabled(bot, available, tenants)
+        self._available = {**self._available, bot.tenant: available}
         self._registries = {**self._registries, bot.tenant: registry}
 
     def get(self, tenant: str) -> ToolRegistry:

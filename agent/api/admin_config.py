@@ -39,6 +39,10 @@ class Reloaded(BaseModel):
     tenant: str
     reloaded: bool
     bot: dict[str, Any] = Field(description="The bot file now in use, secrets redacted.")
+    restart_needed: list[str] = Field(
+        description="Parts of the file that changed but stay as the processes started "
+        "(``helpdesk``: its connection); restart deskhand to apply them."
+    )
 
 
 @router.get(
@@ -142,14 +146,14 @@ async def validate_bot(tenant: str, request: Request) -> JSONResponse:
 async def reload_bot(tenant: str, request: Request) -> Any:
     """Read the tenant's bot file from disk again and use it for the next turns, without
     a restart, in every API and worker process (each reads it from its own disk within a
-    few seconds); the tools it enables among those started with (its tools file and
-    helpdesk connection stay as started). An invalid file changes nothing: 422. Admin
-    role; audited as ``config.reload``."""
+    few seconds), its tools file read again. The helpdesk connection stays as started: a
+    file that changed it is used, and ``restart_needed`` names ``helpdesk``. An invalid
+    file changes nothing: 422. Admin role; audited as ``config.reload``."""
     principal = await _admin_of(request, tenant)
     parts = components(request)
     registry = parts.tenants
     try:
-        bot = parts.reload_bot(tenant)
+        done = parts.reload_bot(tenant)
     except ConfigError as error:
         lines = [line.strip() for line in str(error).splitlines()[1:] if line.strip()]
         problems = [
@@ -159,9 +163,17 @@ async def reload_bot(tenant: str, request: Request) -> Any:
         await audit(request, principal, "config.reload", tenant, {"ok": False, "error": str(error)})
         return JSONResponse({"error": str(error), "problems": problems}, status_code=422)
     generation = await parts.runtime.bot_generations.bump(tenant)  # the other processes follow
+    restart_needed = list(done.restart_needed)
     detail = {"ok": True, "source": registry.source(tenant), "generation": generation}
-    await audit(request, principal, "config.reload", tenant, detail)
-    return {"tenant": tenant, "reloaded": True, "bot": bot_file(bot)}
+    await audit(
+        request, principal, "config.reload", tenant, {**detail, "restart_needed": restart_needed}
+    )
+    return {
+        "tenant": tenant,
+        "reloaded": True,
+        "bot": bot_file(done.bot),
+        "restart_needed": restart_needed,
+    }
 
 
 @router.get(

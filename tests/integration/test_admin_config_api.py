@@ -10,6 +10,8 @@ from pydantic import SecretStr
 
 from agent.config.settings import DEMO_TENANTS_DIR
 from tests.support.admin_app import AdminApp, admin_app
+from tests.support.demo_shop import DEMO_TOOLS_FILE
+from tools.approval import ApprovalAbove
 
 LLM_KEY = "sk-do-not-show-0123456789"
 
@@ -141,6 +143,75 @@ async def test_a_reload_enables_exactly_the_tools_the_new_file_names(
     assert failed.status_code == 422 and "launch_rockets" in failed.json()["error"]
     assert admin.parts.tools.get("demo").names == set(fewer)
     assert set(admin.parts.tenants.get("demo").tools) == set(fewer)
+
+
+async def test_a_reload_builds_the_tools_again_from_the_new_files(
+    admin: AdminApp, tmp_path: Path
+) -> None:
+    """The tools file is read again, with the bot file's new approval thresholds and
+    helpdesk tool timeout: a lowered refund threshold holds back the next refund."""
+    http = admin.http
+    url = "/admin/v1/config/tenants/demo/reload"
+    tools = admin.parts.tools
+    refund = tools.get("demo").get("request_refund").approval
+    assert isinstance(refund, ApprovalAbove) and refund.limit == 50
+
+    declared = yaml.safe_load(DEMO_TOOLS_FILE.read_text())
+    declared["tools"]["order_again"] = {
+        **declared["tools"]["lookup_order"],
+        "description": "Look an order up again.",
+    }
+    tools_file = tmp_path / "more-tools.yaml"
+    tools_file.write_text(yaml.safe_dump(declared))
+    enabled = [*yaml.safe_load(bot_yaml(tmp_path))["tools"], "order_again"]
+    (tmp_path / "tenants" / "demo.yaml").write_text(
+        bot_yaml(
+            tmp_path,
+            tools_file=str(tools_file),
+            tools=enabled,
+            approvals={"refund_threshold_eur": 20},
+            helpdesk={"platform": "builtin", "tool_timeout_s": 4},
+        )
+    )
+    reloaded = await http.post(url, headers=admin.auth("admin"))
+    assert reloaded.status_code == 200, reloaded.text
+    assert reloaded.json()["restart_needed"] == []  # a tool timeout is not the connection
+    registry = tools.get("demo")
+    assert "order_again" in registry.names
+    refund = registry.get("request_refund").approval
+    assert isinstance(refund, ApprovalAbove) and refund.limit == 20
+    assert registry.get("create_ticket").timeout_s == 4
+
+    declared["tools"]["order_again"]["path"] = "not a path"
+    tools_file.write_text(yaml.safe_dump(declared))
+    failed = await http.post(url, headers=admin.auth("admin"))
+    assert failed.status_code == 422 and "more-tools.yaml" in failed.json()["error"]
+    assert tools.get("demo") is registry  # the tools in use stay
+
+
+async def test_a_reload_that_changes_the_helpdesk_connection_says_a_restart_applies_it(
+    admin: AdminApp, tmp_path: Path
+) -> None:
+    http = admin.http
+    url = "/admin/v1/config/tenants/demo/reload"
+    helpdesk = {"platform": "builtin", "handoff_group_id": "tier-2"}
+    (tmp_path / "tenants" / "demo.yaml").write_text(bot_yaml(tmp_path, helpdesk=helpdesk))
+    reloaded = await http.post(url, headers=admin.auth("admin"))
+    assert reloaded.status_code == 200, reloaded.text
+    assert reloaded.json()["restart_needed"] == ["helpdesk"]
+    # Still true on the next reload: the connection open is the one the process started with.
+    again = await http.post(url, headers=admin.auth("admin"))
+    assert again.json()["restart_needed"] == ["helpdesk"]
+    started = {"platform": "builtin"}  # the demo's, every option at its default
+    (tmp_path / "tenants" / "demo.yaml").write_text(bot_yaml(tmp_path, helpdesk=started))
+    back = await http.post(url, headers=admin.auth("admin"))
+    assert back.json()["restart_needed"] == []
+    audit = await http.get("/admin/v1/audit?action=config.reload", headers=admin.auth("admin"))
+    assert [e["detail"]["restart_needed"] for e in audit.json()["items"]] == [
+        [],
+        ["helpdesk"],
+        ["helpdesk"],
+    ]
 
 
 async def test_dependencies_show_the_model_circuit(admin: AdminApp) -> None:

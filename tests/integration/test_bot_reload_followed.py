@@ -10,11 +10,12 @@ import pytest
 import yaml
 from redis.asyncio import Redis
 
-from agent.bot_reload import follow_reloads, reload_bot
+from agent.bot_reload import BotReload, follow_reloads, reload_bot
 from agent.config.settings import DEMO_TENANTS_DIR
 from agent.config.tenants import TenantRegistry
 from agent.runtime.config_generations import RedisConfigGenerations
 from agent.runtime.redis_keys import RedisKeys
+from agent.tenant_helpdesks import TenantHelpdesks, helpdesk_connection
 from agent.tenant_tools import TenantTools
 
 pytestmark = pytest.mark.redis
@@ -26,9 +27,13 @@ class Process:
     def __init__(self, tenants_dir: Path) -> None:
         self.tenants = TenantRegistry.load(tenants_dir)
         self.tools = TenantTools.load(self.tenants, {"DESKHAND_PORT": "8080"})
+        # What its helpdesks were opened with (none is used here).
+        started = {t: helpdesk_connection(self.tenants.get(t)) for t in self.tenants.tenants}
+        self.helpdesks = TenantHelpdesks({}, started)
 
-    def reload(self, tenant: str) -> object:
-        return reload_bot(self.tenants, self.tools, tenant, {"DESKHAND_PORT": "8080"})
+    def reload(self, tenant: str) -> BotReload:
+        environ = {"DESKHAND_PORT": "8080"}
+        return reload_bot(self.tenants, self.tools, self.helpdesks, tenant, environ)
 
 
 @pytest.fixture
@@ -83,6 +88,12 @@ async def test_another_process_follows_a_reload_and_keeps_its_bot_on_a_bad_file(
         await generations.bump("demo")  # as if another process had reloaded a newer file
         await until(lambda: "could not be used here" in caplog.text)
         assert worker.tenants.get("demo").company == "Brightleaf Lighting"
+
+        helpdesk = {"platform": "builtin", "handoff_group_id": "tier-2"}
+        rewrite(tenants_dir, company="Brightleaf Home", retrieval={"top_k": 4}, helpdesk=helpdesk)
+        await generations.bump("demo")
+        await until(lambda: "only a restart applies" in caplog.text)
+        assert worker.tenants.get("demo").company == "Brightleaf Home"  # the rest is in use
     finally:
         stop.set()
         with contextlib.suppress(asyncio.CancelledError):

@@ -6,6 +6,7 @@ from typing import Any
 import pytest
 import yaml
 
+from agent.bot_reload import reload_bot
 from agent.config import Settings, TenantRegistry
 from agent.doctor import _helpdesks
 from agent.errors import ConfigError, DependencyUnavailable
@@ -144,3 +145,30 @@ async def test_doctor_names_the_file_of_a_bad_helpdesk(tmp_path: Path) -> None:
     check = await _helpdesks(settings(tmp_path, tmp_path))
     assert not check.ok
     assert str(path) in check.detail and "helpdesk.freshdesk.api_key" in check.detail
+
+
+async def test_a_reload_naming_another_helpdesk_connection_keeps_the_open_one_and_says_so(
+    tmp_path: Path,
+) -> None:
+    write(tmp_path, "acme", helpdesk=ZENDESK, tools=["create_ticket"])
+    environ = {"ZD_TOKEN": "first-token"}
+    tenants = TenantRegistry.load(tmp_path, environ=environ)
+    helpdesks = await TenantHelpdesks.open(tenants, tmp_path / "data")
+    tools = TenantTools.load(tenants, environ, helpdesks)
+    opened = helpdesks.get("acme")
+    try:
+        timeout_only = {**ZENDESK, "tool_timeout_s": 5}
+        write(tmp_path, "acme", helpdesk=timeout_only, tools=["create_ticket"])
+        kept = reload_bot(tenants, tools, helpdesks, "acme", environ)
+        assert kept.restart_needed == ()  # the tool timeout is not part of the connection
+        assert tools.get("acme").get("create_ticket").timeout_s == 5
+
+        rotated = reload_bot(tenants, tools, helpdesks, "acme", {"ZD_TOKEN": "second-token"})
+        assert rotated.restart_needed == ("helpdesk",)  # a credential changed
+        write(tmp_path, "acme", helpdesk={**ZENDESK, "subdomain": "globex"}, tools=[])
+        moved = reload_bot(tenants, tools, helpdesks, "acme", environ)
+        assert moved.restart_needed == ("helpdesk",)
+        assert helpdesks.get("acme") is opened  # still the connection the process opened
+        assert tenants.get("acme").tools == []
+    finally:
+        await helpdesks.aclose()
