@@ -14,8 +14,9 @@ from agent.runtime.stats_records import Counts, StatsRow
 
 class StatsStore(Protocol):
     async def add(self, rows: Sequence[StatsRow]) -> None:
-        """Add every row's counts to its tenant's minute bucket, in one round trip (one
-        transaction, or one pipeline). Buckets older than the retention are dropped."""
+        """Add every row's counts to its tenant's minute bucket and hour bucket (one
+        transaction; on Redis one script per row). Buckets older than the retention are
+        dropped."""
         ...
 
     async def totals(self, since: float, until: float, tenant: str | None = None) -> Counts:

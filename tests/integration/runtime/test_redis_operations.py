@@ -22,6 +22,9 @@ from agent.runtime.redis_connection import (
     open_sync_redis,
     ping,
 )
+from agent.runtime.redis_keys import RedisKeys
+from agent.runtime.redis_stats import RedisStats
+from agent.runtime.stats_records import StatsRow
 from tests.support.redis_server import RedisProcess, free_port
 
 pytestmark = [
@@ -61,6 +64,31 @@ async def test_cluster_reads_and_writes_across_slots(redis_cluster_url: str) -> 
         assert len(owners) == 3  # the keys really are spread over the three masters
     finally:
         for name in names:
+            await client.delete(name)
+        await client.aclose()
+
+
+async def test_cluster_counts_stats_per_tenant_slot_and_sums_them_across(
+    redis_cluster_url: str,
+) -> None:
+    """Each row is one script on its tenant's slot; a window over all tenants reads them
+    all, whole hours from the rollup."""
+    options = RedisOptions(redis_cluster_url, cluster=True, pool_size=4)
+    client = open_async_redis(options)
+    prefix = f"deskhand-test-{uuid.uuid4().hex[:8]}:"
+    now = [1_700_000_040.0]
+    stats = RedisStats(client, RedisKeys(prefix), 7 * 86_400, clock=lambda: now[0])
+    tenants = [f"tenant-{n}" for n in range(6)]
+    try:
+        for _ in range(30):  # ten minutes apart: five hours
+            now[0] += 600
+            await stats.add([StatsRow(t, now[0], {"turns": 1}) for t in tenants])
+        assert await stats.totals(0, now[0] + 60) == {"turns": 30 * len(tenants)}
+        assert await stats.totals(0, now[0] + 60, "tenant-3") == {"turns": 30}
+        slots = {client.keyslot(RedisKeys(prefix).stats(t, "buckets")) for t in tenants}
+        assert len(slots) == len(tenants)
+    finally:
+        async for name in client.scan_iter(match=f"{prefix}*"):
             await client.delete(name)
         await client.aclose()
 
