@@ -1,9 +1,13 @@
-"""GET /v1/conversations/{key} never shows a turn's reply with the mode from before that
-turn, even when the turn commits between its two reads (the replay suite's ``handed_off``
-check once saw exactly that)."""
+"""GET /v1/conversations/{key} (and the replay's own conversation read) never shows a
+turn's reply with the mode from before that turn, even when the turn commits between its
+two reads (the replay suite's ``handed_off`` check saw exactly that, twice)."""
 
+from types import SimpleNamespace
 from typing import Any
 
+from agent.config.settings import DEMO_TENANTS_DIR
+from agent.config.tenants import TenantRegistry
+from agent.replay.routes import _conversation
 from agent.runtime.models import (
     Author,
     ConversationState,
@@ -42,7 +46,9 @@ class CommitAfterFirstRead:
         return found
 
 
-async def test_a_reply_read_comes_with_the_mode_its_turn_set(runtime: Runtime) -> None:
+async def handing_off(runtime: Runtime) -> CommitAfterFirstRead:
+    """A customer's message taken by a turn that will hand the conversation to a person,
+    committing right after the first read."""
     boxes = runtime.mailboxes
     message = InboundMessage("demo", "generic", "c-1", "m-1", "a person please", Customer("c"))
     await boxes.append(message, delay_s=0)
@@ -54,7 +60,11 @@ async def test_a_reply_read_comes_with_the_mode_its_turn_set(runtime: Runtime) -
     async def commit() -> None:
         await boxes.commit(claim, TurnCommit(1, (reply,), state=handed_off))
 
-    transcripts = CommitAfterFirstRead(runtime, commit)
+    return CommitAfterFirstRead(runtime, commit)
+
+
+async def test_a_reply_read_comes_with_the_mode_its_turn_set(runtime: Runtime) -> None:
+    transcripts = await handing_off(runtime)
     state, entries = await read_conversation(transcripts, KEY, -1)  # type: ignore[arg-type]
     replied = any(entry.author is Author.BOT for entry in entries)
     mode = state.mode if state else Mode.AUTO
@@ -62,3 +72,23 @@ async def test_a_reply_read_comes_with_the_mode_its_turn_set(runtime: Runtime) -
     state, entries = await read_conversation(runtime.transcripts, KEY, -1)
     assert [e.author for e in entries] == [Author.CUSTOMER, Author.BOT]
     assert state is not None and state.mode is Mode.MANUAL
+
+
+async def test_the_replay_reads_a_reply_with_the_mode_its_turn_set(runtime: Runtime) -> None:
+    transcripts = await handing_off(runtime)
+
+    async def no_checkpoint(config: object) -> None:
+        return None
+
+    parts = SimpleNamespace(
+        tenants=TenantRegistry.load(DEMO_TENANTS_DIR),
+        runtime=SimpleNamespace(transcripts=transcripts),
+        graph=SimpleNamespace(aget_state=no_checkpoint),
+    )
+    request = SimpleNamespace(app=SimpleNamespace(state=SimpleNamespace(components=parts)))
+    data = await _conversation(KEY, request)  # type: ignore[arg-type]
+    replied = any(entry["author"] == "bot" for entry in data["entries"])
+    assert not replied or data["mode"] == "manual", f"the reply was read with mode {data['mode']}"
+    data = await _conversation(KEY, request)  # type: ignore[arg-type]
+    assert [e["author"] for e in data["entries"]] == ["customer", "bot"]
+    assert data["mode"] == "manual"
