@@ -118,11 +118,17 @@ class GatewayStats:
 
 
 class ModelGateway:
-    """The ASGI app. ``http`` (the upstream client) is injectable for tests."""
+    """The ASGI app. ``http`` (the upstream client) and ``clock`` (the kept answers') are
+    injectable for tests."""
 
-    def __init__(self, config: GatewayConfig, http: httpx.AsyncClient | None = None) -> None:
+    def __init__(
+        self,
+        config: GatewayConfig,
+        http: httpx.AsyncClient | None = None,
+        clock: Callable[[], float] = time.monotonic,
+    ) -> None:
         self.config = config
-        self.cache = ResponseCache(config.cache_s, config.max_entries, config.max_bytes)
+        self.cache = ResponseCache(config.cache_s, config.max_entries, config.max_bytes, clock)
         self.stats = GatewayStats()
         self.metrics = GatewayMetrics(self.cache)
         self._flights: dict[str, asyncio.Task[StoredResponse]] = {}

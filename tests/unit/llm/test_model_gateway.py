@@ -6,7 +6,8 @@ agent's ``ChatClient``. The stub's recorded requests count the upstream calls.
 
 import asyncio
 import json
-from collections.abc import Iterator
+import time
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from typing import Any
 
@@ -47,8 +48,10 @@ def model() -> Iterator[ScriptedModelServer]:
 
 
 @contextmanager
-def start_gateway(model: ScriptedModelServer, **options: Any) -> Iterator[Gateway]:
-    app = ModelGateway(GatewayConfig(upstream=model.base_url, **options))
+def start_gateway(
+    model: ScriptedModelServer, clock: Callable[[], float] = time.monotonic, **options: Any
+) -> Iterator[Gateway]:
+    app = ModelGateway(GatewayConfig(upstream=model.base_url, **options), clock=clock)
     with BackgroundServer(app, name="model-gateway") as server:
         yield Gateway(app, server)
 
@@ -187,6 +190,8 @@ async def test_its_metrics_show_a_connection_failure() -> None:
 async def test_an_answer_whose_asker_went_away_is_kept_for_its_retry(
     gateway: Gateway, model: ScriptedModelServer
 ) -> None:
+    slow = ScriptedResponse(content="It ships tomorrow.", quirks=Quirks(latency_s=3))
+    model.set_responder(lambda body: slow)  # still running however slowly the retry comes
     with pytest.raises(httpx.ReadTimeout):  # the worker died: its connection is gone
         await post(gateway.url, timeout_s=0.2)
     joined = await post(gateway.url)  # the retried turn, while the call is still running
@@ -264,10 +269,12 @@ async def test_requests_without_a_session_are_passed_through_unshared(
 
 async def test_a_kept_answer_expires(model: ScriptedModelServer) -> None:
     model.set_responder(lambda body: ScriptedResponse(content="ok", quirks=Quirks(latency_s=0)))
-    with start_gateway(model, cache_s=0.3) as gateway:
+    clock = FakeClock()  # the kept answers' clock: a slow machine's pauses do not move it
+    with start_gateway(model, clock=clock, cache_s=30) as gateway:
         await post(gateway.url)
+        clock.advance(29.9)
         hit = await post(gateway.url)
-        await asyncio.sleep(0.4)
+        clock.advance(0.2)  # 30.1 s after the answer was kept
         expired = await post(gateway.url)
 
         assert hit.headers[OUTCOME_HEADER] == "hit"
