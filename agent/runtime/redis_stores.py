@@ -22,7 +22,17 @@ class _RedisStore:
         self._keys = keys
 
 
+# KEYS: the conversation's state, its transcript. ARGV: the first position to read.
+_READ = """
+return {redis.call('get', KEYS[1]) or '', redis.call('lrange', KEYS[2], ARGV[1], -1)}
+"""
+
+
 class RedisTranscripts(_RedisStore):
+    def __init__(self, client: AsyncRedis, keys: RedisKeys) -> None:
+        super().__init__(client, keys)
+        self._read = client.register_script(_READ)
+
     async def append(self, conversation_key: str, entry: TranscriptEntry) -> int:
         try:
             length = await self._redis.rpush(
@@ -45,6 +55,18 @@ class RedisTranscripts(_RedisStore):
         except RedisError as error:
             raise RuntimeStoreError(f"Redis failed to read a conversation: {error}") from None
         return ConversationState.from_dict(json.loads(raw)) if raw else None
+
+    async def read(
+        self, conversation_key: str, after: int = -1
+    ) -> tuple[ConversationState | None, list[TranscriptEntry]]:
+        """Both in one script (the conversation's keys share a Cluster slot)."""
+        keys = [self._keys.state(conversation_key), self._keys.transcript(conversation_key)]
+        try:
+            raw_state, raw_entries = await self._read(keys=keys, args=[after + 1])
+        except RedisError as error:
+            raise RuntimeStoreError(f"Redis failed to read a conversation: {error}") from None
+        state = ConversationState.from_dict(json.loads(raw_state)) if raw_state else None
+        return state, [TranscriptEntry.from_dict(json.loads(item)) for item in raw_entries]
 
     async def save_state(self, state: ConversationState) -> None:
         try:

@@ -96,27 +96,20 @@ class SqliteTranscripts:
         return int(row[0])
 
     async def entries(self, conversation_key: str, after: int = -1) -> list[TranscriptEntry]:
-        async with (
-            self._database.transaction() as db,
-            db.execute(
-                "SELECT entry FROM transcript WHERE conversation_key = ? AND position > ? "
-                "ORDER BY position",
-                (conversation_key, after),
-            ) as cursor,
-        ):
-            rows = await cursor.fetchall()
-        return [TranscriptEntry.from_dict(json.loads(row[0])) for row in rows]
+        async with self._database.transaction() as db:
+            return await _entries(db, conversation_key, after)
 
     async def state(self, conversation_key: str) -> ConversationState | None:
-        async with (
-            self._database.transaction() as db,
-            db.execute(
-                "SELECT state FROM conversation_state WHERE conversation_key = ?",
-                (conversation_key,),
-            ) as cursor,
-        ):
-            row = await cursor.fetchone()
-        return ConversationState.from_dict(json.loads(row[0])) if row else None
+        async with self._database.transaction() as db:
+            return await _state(db, conversation_key)
+
+    async def read(
+        self, conversation_key: str, after: int = -1
+    ) -> tuple[ConversationState | None, list[TranscriptEntry]]:
+        """Both in one transaction: commits wait for the database's lock."""
+        async with self._database.transaction() as db:
+            state = await _state(db, conversation_key)
+            return state, await _entries(db, conversation_key, after)
 
     async def save_state(self, state: ConversationState) -> None:
         async with self._database.transaction() as db:
@@ -125,6 +118,26 @@ class SqliteTranscripts:
                 "ON CONFLICT(conversation_key) DO UPDATE SET state = excluded.state",
                 (state.key, _dump(state.to_dict())),
             )
+
+
+async def _entries(
+    db: aiosqlite.Connection, conversation_key: str, after: int
+) -> list[TranscriptEntry]:
+    async with db.execute(
+        "SELECT entry FROM transcript WHERE conversation_key = ? AND position > ? "
+        "ORDER BY position",
+        (conversation_key, after),
+    ) as cursor:
+        rows = await cursor.fetchall()
+    return [TranscriptEntry.from_dict(json.loads(row[0])) for row in rows]
+
+
+async def _state(db: aiosqlite.Connection, conversation_key: str) -> ConversationState | None:
+    async with db.execute(
+        "SELECT state FROM conversation_state WHERE conversation_key = ?", (conversation_key,)
+    ) as cursor:
+        row = await cursor.fetchone()
+    return ConversationState.from_dict(json.loads(row[0])) if row else None
 
 
 def _dump(data: dict[str, Any]) -> str:

@@ -486,3 +486,39 @@ async def test_a_message_to_a_conversation_waiting_in_line_keeps_its_place(
     first = await boxes.claim(LEASE, limit=10)
     assert first is not None and first.conversation_key == "demo:generic:a"
     assert [m.message_id for m in first.messages] == ["m-1", "m-2"]
+
+
+async def test_a_conversation_is_read_at_one_moment_while_turns_commit(
+    conversations: Conversations,
+) -> None:
+    """``TranscriptStore.read`` shows each committed turn's reply together with the state
+    that turn set, never one without the other, however the reads and commits interleave."""
+    boxes, transcripts = conversations.mailboxes, conversations.transcripts
+    turns = 25
+    seen: list[tuple[str | None, int]] = []
+    done = asyncio.Event()
+
+    async def commit_turns() -> None:
+        for n in range(1, turns + 1):
+            await boxes.append(msg(f"m-{n}"), delay_s=0)
+            claim = await boxes.claim(LEASE, limit=1)
+            assert claim is not None
+            state = ConversationState(KEY, Mode.AUTO, escalation_reason=f"turn {n}")
+            await boxes.commit(claim, TurnCommit(1, (reply(f"m-{n}"),), state=state))
+            await boxes.release(claim)
+        done.set()
+
+    async def read_all_along() -> None:
+        while not done.is_set():
+            state, entries = await transcripts.read(KEY)
+            replies = sum(entry.author is Author.BOT for entry in entries)
+            seen.append((state.escalation_reason if state else None, replies))
+            await asyncio.sleep(0)
+
+    await asyncio.gather(commit_turns(), read_all_along(), read_all_along())
+    assert len(seen) > turns
+    for reason, replies in seen:
+        assert reason == (f"turn {replies}" if replies else None), seen
+    state, entries = await transcripts.read(KEY, after=2 * turns - 2)
+    assert [e.text for e in entries] == [f"reply to m-{turns}"]
+    assert state is not None and state.escalation_reason == f"turn {turns}"
