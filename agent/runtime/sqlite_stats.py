@@ -94,7 +94,7 @@ class SqliteStats:
                 await db.executemany(add, values)
             if prune:
                 await db.execute("DELETE FROM stats WHERE bucket < ?", (oldest,))
-                # an hour holding the oldest minute is never read (its minutes are)
+                # hours wholly before it (the one holding it stays, unread: its minutes are)
                 await db.execute("DELETE FROM stats_hourly WHERE bucket <= ?", (oldest - HOUR_S,))
         self._pruned_bucket = max(self._pruned_bucket, oldest)
 
