@@ -19,7 +19,6 @@ from agent.errors import DeskhandError
 from agent.runtime.directory import ConversationSummary, DirectoryQuery, Position
 from agent.runtime.factory import Runtime
 from agent.runtime.models import ApprovalRecord, Author, ConversationState, TranscriptEntry
-from agent.runtime.stores import read_conversation
 
 SEARCH_SCAN = 200  # conversations one text-search page reads at most
 _HIDDEN_META = ("trace", "reasoning")  # in the trace view, not in the transcript
@@ -76,7 +75,7 @@ async def conversation_detail(
     """The summary, state, approvals and a page of transcript entries (oldest first)."""
     after = _entry_position(cursor)
     summary = await runtime.directory.get(key)
-    state, entries = await read_conversation(runtime.transcripts, key, after)
+    state, entries = await runtime.transcripts.read(key, after)
     if summary is None and state is None and not entries and after < 0:
         raise ConversationNotFound(f"no conversation {key!r}")
     shown = entries[:limit]

@@ -164,10 +164,13 @@ async def reload_bot(tenant: str, request: Request) -> Any:
         return JSONResponse({"error": str(error), "problems": problems}, status_code=422)
     generation = await parts.runtime.bot_generations.bump(tenant)  # the other processes follow
     restart_needed = list(done.restart_needed)
-    detail = {"ok": True, "source": registry.source(tenant), "generation": generation}
-    await audit(
-        request, principal, "config.reload", tenant, {**detail, "restart_needed": restart_needed}
-    )
+    detail = {
+        "ok": True,
+        "source": registry.source(tenant),
+        "generation": generation,
+        "restart_needed": restart_needed,
+    }
+    await audit(request, principal, "config.reload", tenant, detail)
     return {
         "tenant": tenant,
         "reloaded": True,

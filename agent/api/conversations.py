@@ -8,7 +8,6 @@ from agent.api.deps import components, require_tenant_token
 from agent.api.errors import ApiError
 from agent.api.schemas import TENANT_TOKEN, Conversation, error_responses, secured_by
 from agent.runtime.models import Mode, TranscriptEntry
-from agent.runtime.stores import read_conversation
 
 router = APIRouter()
 
@@ -50,7 +49,7 @@ async def get_conversation(
     tenant = key.split(":", 1)[0]
     bot = parts.tenants.get(tenant)
     require_tenant_token(request, bot)
-    state, entries = await read_conversation(parts.runtime.transcripts, key, after)
+    state, entries = await parts.runtime.transcripts.read(key, after)
     if state is None and not entries and after < 0:
         raise ApiError(404, f"no conversation {key!r}")
     return {

@@ -19,7 +19,6 @@ from agent.channels.base import AGENT_REPLY, EventKind, InboundEvent
 from agent.components import Components
 from agent.graph import prompts
 from agent.llm.circuit import CircuitBreaker
-from agent.runtime.stores import read_conversation
 from agent.safety import detect_language
 from tools.context import Customer, ToolContext
 from tools.errors import ToolExecutionError
@@ -88,7 +87,7 @@ def _parts(request: Request) -> Components:
 async def _conversation(key: str, request: Request) -> dict[str, Any]:
     parts = _parts(request)
     bot = parts.tenants.get(key.split(":", 1)[0])
-    state, read = await read_conversation(parts.runtime.transcripts, key, after=-1)
+    state, read = await parts.runtime.transcripts.read(key)
     entries = [entry.to_dict() for entry in read]  # a reply comes with the mode it set
     for entry in entries:
         if entry["author"] == "bot":

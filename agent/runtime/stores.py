@@ -77,20 +77,14 @@ class TranscriptStore(Protocol):
         self, conversation_key: str, after: int = -1
     ) -> tuple[ConversationState | None, list[TranscriptEntry]]:
         """The state and the entries after ``after``, read at one moment: no commit lands
-        between them (a turn commits its reply and the mode it sets at once)."""
+        between them (a turn commits its reply and the mode it sets at once). Two reads in
+        a row are not enough: state first, a commit landing between them shows a turn's
+        reply with the mode from before it; entries first, it shows the mode the turn set
+        (manual) without its reply, and a client waiting for the reply concludes none is
+        coming."""
         ...
 
     async def save_state(self, state: ConversationState) -> None: ...
-
-
-async def read_conversation(
-    transcripts: TranscriptStore, key: str, after: int
-) -> tuple[ConversationState | None, list[TranscriptEntry]]:
-    """The state and the entries at one moment (``TranscriptStore.read``). Two reads in a
-    row were not enough: state first, a commit landing between them showed a turn's reply
-    with the mode from before it; entries first, it showed the mode the turn set (manual)
-    without its reply, and a client waiting for the reply concluded none was coming."""
-    return await transcripts.read(key, after)
 
 
 class Mailboxes(Protocol):

@@ -18,7 +18,6 @@ from agent.runtime.models import (
     TranscriptEntry,
     TurnCommit,
 )
-from agent.runtime.stores import read_conversation
 from tests.unit.runtime.conftest import Runtime
 from tools.context import Customer
 
@@ -75,11 +74,11 @@ async def handing_off(runtime: Runtime) -> CommitAfterFirstRead:
 
 async def test_a_reply_read_comes_with_the_mode_its_turn_set(runtime: Runtime) -> None:
     transcripts = await handing_off(runtime)
-    state, entries = await read_conversation(transcripts, KEY, -1)  # type: ignore[arg-type]
+    state, entries = await transcripts.read(KEY)
     replied = any(entry.author is Author.BOT for entry in entries)
     mode = state.mode if state else Mode.AUTO
     assert replied == (mode is Mode.MANUAL), f"reply read: {replied}, with mode {mode}"
-    state, entries = await read_conversation(runtime.transcripts, KEY, -1)
+    state, entries = await runtime.transcripts.read(KEY)
     assert [e.author for e in entries] == [Author.CUSTOMER, Author.BOT]
     assert state is not None and state.mode is Mode.MANUAL
 
